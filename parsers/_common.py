@@ -1,0 +1,33 @@
+"""Helpers shared by the parsers."""
+
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+OnError = Optional[Callable[["ParseError"], None]]
+
+
+class ParseError(ValueError):
+    """Input that does not have the format the kernel documents."""
+
+
+def uints(source: str, line: str, fields: list[str] | tuple[str, ...]) -> list[int]:
+    """Convert decimal fields to ints, rejecting anything int() would bend.
+
+    int() accepts '1_000', ' 7', '+3' and non-ASCII digits; /proc never prints
+    those, so they mean the line is not what we think it is.
+    """
+    joined = "".join(fields)
+    if not (joined.isascii() and joined.isdigit()):
+        raise ParseError(f"{source}: {line!r}: expected unsigned decimal fields")
+    try:
+        return list(map(int, fields))
+    except ValueError as exc:  # over sys.int_info.str_digits_check_threshold
+        raise ParseError(f"{source}: {line!r}: {exc}") from None
+
+
+def report(on_error: OnError, err: ParseError) -> None:
+    """Raise ``err`` unless the caller asked for bad lines to be skipped."""
+    if on_error is None:
+        raise err
+    on_error(err)

@@ -1,0 +1,30 @@
+"""/proc/meminfo and the ``Key: value [kB]`` family (proc(5), Documentation/filesystems/proc.rst)."""
+
+from __future__ import annotations
+
+import re
+
+from parsers._common import ParseError
+
+_LINE = re.compile(r"^([^:\s]+):[ \t]*([0-9]+)(?:[ \t]+(kB))?[ \t]*$", re.M | re.A)
+
+
+def parse_meminfo(text: str) -> dict[str, int]:
+    """Every ``Key: value [kB]`` line, kB converted to bytes.
+
+    Keys are kept as the kernel prints them (``MemTotal``, ``Active(anon)``);
+    lines without a unit (``HugePages_Total``) are counts. Which keys exist
+    depends on the kernel (MemAvailable is 3.14+), so the record is a dict.
+    """
+    found = _LINE.findall(text)
+    nonblank = [ln for ln in text.splitlines() if ln.strip()]
+    if len(found) != len(nonblank):
+        good = {m.group(0) for m in _LINE.finditer(text)}
+        bad = next(ln for ln in nonblank if ln not in good)
+        raise ParseError(f"meminfo: {bad!r}: expected 'Key: value [kB]'")
+    if not found:
+        raise ParseError("meminfo: empty")
+    try:
+        return {k: int(v) * 1024 if unit else int(v) for k, v, unit in found}
+    except ValueError as exc:  # beyond int()'s digit limit
+        raise ParseError(f"meminfo: {exc}") from None

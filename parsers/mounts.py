@@ -1,0 +1,54 @@
+"""/proc/self/mounts (fstab(5) fields, fs/proc_namespace.c show_vfsmnt) and /proc/filesystems."""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+from parsers._common import OnError, ParseError, report
+
+
+class Mount(NamedTuple):
+    """One mount: ``device mountpoint fstype options dump pass``."""
+
+    device: str
+    mountpoint: str
+    fstype: str
+    options: str
+
+
+# The kernel escapes space, tab, newline and backslash as \ooo (mangle()).
+_OCTAL = re.compile(r"\\([0-7]{3})")
+
+
+def _unescape(field: str) -> str:
+    return _OCTAL.sub(lambda m: chr(int(m.group(1), 8)), field) if "\\" in field else field
+
+
+def parse_mounts(text: str, on_error: OnError = None) -> list[Mount]:
+    out: list[Mount] = []
+    for line in text.splitlines():
+        f = line.split()
+        if not f:
+            continue
+        if len(f) != 6:
+            report(on_error, ParseError(f"mounts: {line!r}: expected 6 fields"))
+            continue
+        out.append(Mount(_unescape(f[0]), _unescape(f[1]), f[2], f[3]))
+    return out
+
+
+def parse_filesystems(text: str) -> dict[str, bool]:
+    """Filesystem type -> True when it needs a block device (no ``nodev`` flag)."""
+    out: dict[str, bool] = {}
+    for line in text.splitlines():
+        f = line.split()
+        if not f:
+            continue
+        if len(f) == 1:
+            out[f[0]] = True
+        elif len(f) == 2 and f[0] == "nodev":
+            out[f[1]] = False
+        else:
+            raise ParseError(f"filesystems: {line!r}: expected '[nodev] name'")
+    return out

@@ -1,0 +1,53 @@
+"""/proc/net/dev (net/core/net-procfs.c dev_seq_printf_stats; procfs net_dev.go)."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from parsers._common import OnError, ParseError, report, uints
+
+
+class NetDev(NamedTuple):
+    """One interface line: the name, then 8 receive and 8 transmit counters."""
+
+    name: str
+    rx_bytes: int
+    rx_packets: int
+    rx_errs: int
+    rx_drop: int
+    rx_fifo: int
+    rx_frame: int
+    rx_compressed: int
+    rx_multicast: int
+    tx_bytes: int
+    tx_packets: int
+    tx_errs: int
+    tx_drop: int
+    tx_fifo: int
+    tx_colls: int
+    tx_carrier: int
+    tx_compressed: int
+
+
+def parse_net_dev(text: str, on_error: OnError = None) -> list[NetDev]:
+    """All interfaces in file order.
+
+    The name ends at the LAST ':' (names may hold ':' themselves, ``ibr10:30``)
+    and the first counter may follow it with no space (``eth0:68210035552``).
+    The two header lines hold '|' and are skipped.
+    """
+    out: list[NetDev] = []
+    for line in text.splitlines():
+        if "|" in line or not line.strip():
+            continue
+        name, sep, rest = line.rpartition(":")
+        name = name.strip()
+        f = rest.split()
+        if not sep or not name or len(f) != 16:
+            report(on_error, ParseError(f"net/dev: {line!r}: expected 'name: ' and 16 counters"))
+            continue
+        try:
+            out.append(NetDev(name, *uints("net/dev", line, f)))
+        except ParseError as err:
+            report(on_error, err)
+    return out
