@@ -1,0 +1,117 @@
+"""Metric declarations and the collector interface.
+
+A collector declares what it sends as data (key, kind, unit, help) and reads
+raw values; the rate engine (:mod:`carbon_client.sampling`) turns counters into
+per-second rates and fills derived values. docs/METRICS.md is generated from
+these declarations (``python -m carbon_client.docs``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, ClassVar, Mapping, Optional, Sequence
+
+from carbon_client.source import Source
+
+COUNTER = "counter"
+GAUGE = "gauge"
+DERIVED = "derived"
+
+log = logging.getLogger("carbon_client.collectors")
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """One value a collector sends per instance.
+
+    counter: the per-second rate of raw field ``field`` (default ``key``)
+        multiplied by ``scale``; with ``--counters raw|both`` the cumulative
+        raw value times ``scale`` goes to ``<key>_total`` when ``total``.
+    gauge: raw field ``field`` multiplied by ``scale``.
+    derived: computed by the collector's ``derive`` from the other values.
+    ``agg`` says how the group's aggregate instance (``total``) combines
+    instances: "sum", "max" or "derive" (recomputed by ``derive``).
+    """
+
+    key: str
+    kind: str
+    unit: str
+    help: str
+    scale: float = 1.0
+    field: Optional[str] = None
+    total: bool = True
+    agg: str = "sum"
+
+    @property
+    def source(self) -> str:
+        return self.field or self.key
+
+
+def counter(key: str, unit: str, help: str, **kw: Any) -> Metric:
+    return Metric(key, COUNTER, unit, help, **kw)
+
+
+def gauge(key: str, unit: str, help: str, **kw: Any) -> Metric:
+    return Metric(key, GAUGE, unit, help, **kw)
+
+
+def derived(key: str, unit: str, help: str, **kw: Any) -> Metric:
+    kw.setdefault("agg", "derive")
+    return Metric(key, DERIVED, unit, help, total=False, **kw)
+
+
+Raw = Mapping[Optional[str], Sequence[float]]
+
+
+class Unavailable(Exception):
+    """The collector's source does not exist on this host (no NFS, no dmsetup...)."""
+
+
+class Collector:
+    """One metric group.
+
+    ``fields`` names the positions of the raw tuples ``read`` returns, one
+    tuple per instance (``None`` for a group without instances);
+    ``counters`` lists the fields that only grow (the engine computes their
+    rates and treats a decrease as a reset). ``metrics`` is what is sent, in
+    order. ``aggregate`` names the instance that sums the others ("total"),
+    or None.
+    """
+
+    name: ClassVar[str]
+    group: ClassVar[str]
+    description: ClassVar[str] = ""
+    fields: ClassVar[tuple[str, ...]] = ()
+    counters: ClassVar[frozenset[str]] = frozenset()
+    metrics: ClassVar[tuple[Metric, ...]] = ()
+    aggregate: ClassVar[Optional[str]] = None
+    source_path: ClassVar[str] = ""
+
+    def __init__(self, source: Source, options: Any = None) -> None:
+        self.source = source
+        self.options = options
+
+    def probe(self) -> None:
+        """Raise :class:`Unavailable` with a reason when the source is missing."""
+        if self.source_path and not self.source.proc_exists(self.source_path):
+            raise Unavailable(f"{self.source.proc_path(self.source_path)} does not exist")
+
+    def read(self) -> Raw:
+        raise NotImplementedError
+
+    def derive(self, values: list, rates: Optional[Sequence[float]]) -> None:
+        """Fill the derived slots of ``values`` (aligned with ``metrics``).
+
+        ``rates`` holds the per-second rate of every counter field (aligned
+        with ``counter_fields``), or None on a first sample or after a reset.
+        """
+
+    def in_aggregate(self, instance: Optional[str]) -> bool:
+        """Whether ``instance`` counts towards the aggregate instance."""
+        return True
+
+    # Derived once per class: positions used by the engine.
+    @classmethod
+    def counter_fields(cls) -> tuple[str, ...]:
+        return tuple(f for f in cls.fields if f in cls.counters)
