@@ -1,0 +1,87 @@
+"""The agent's own health, sent every interval under ``host.carbon_client``."""
+
+from __future__ import annotations
+
+import os
+from typing import Optional, Sequence
+
+from carbon_client.metrics import Collector, Raw, counter, derived, gauge
+
+
+class AgentHealth(Collector):
+    name = "agent"
+    group = "carbon_client"
+    description = (
+        "The agent itself: lines sent, dropped and resent, buffer and spool depth, "
+        "reconnects, whether a destination is connected, the cycle's duration, and its "
+        "own CPU and memory."
+    )
+    fields = (
+        "sent", "dropped", "resent", "reconnects", "buffered", "spooled", "connected",
+        "cycle_ms", "skipped", "cpu_seconds", "rss_bytes",
+    )
+    counters = frozenset(("sent", "dropped", "resent", "reconnects", "skipped", "cpu_seconds"))
+    metrics = (
+        counter("sent", "lines/s", "lines written to Carbon"),
+        counter("dropped", "lines/s", "lines dropped: buffer and spool full"),
+        counter("resent", "lines/s", "lines sent again after a reconnect (at-least-once)"),
+        counter("reconnects", "1/s", "connections established after a failure"),
+        gauge("buffered", "lines", "lines waiting in memory"),
+        gauge("spooled", "lines", "lines waiting in the disk spool"),
+        gauge("connected", "", "1 when a destination is connected, else 0"),
+        gauge("cycle_ms", "ms", "time the last collection cycle took"),
+        counter("skipped", "1/s", "ticks skipped because a cycle overran the interval"),
+        derived("cpu_percent", "%", "the agent's own CPU use, percent of one core"),
+        gauge("rss_bytes", "B", "the agent's resident memory"),
+    )
+
+    def __init__(self, source, options=None, stats=None) -> None:
+        super().__init__(source, options)
+        self.stats = stats
+        self._page = os.sysconf("SC_PAGE_SIZE")
+
+    def probe(self) -> None:
+        return None
+
+    def _rss(self) -> int:
+        try:
+            with open("/proc/self/statm", "rb") as f:
+                return int(f.read().split()[1]) * self._page
+        except (OSError, ValueError, IndexError):
+            return 0
+
+    def read(self) -> Raw:
+        s = self.stats()
+        t = os.times()
+        return {None: (
+            s["sent"], s["dropped"], s["resent"], s["reconnects"], s["buffered"], s["spooled"],
+            s["connected"], s["cycle_ms"], s["skipped"], t.user + t.system, self._rss(),
+        )}
+
+    def derive(self, values: list, rates: Optional[Sequence[float]]) -> None:
+        if rates is not None:
+            values[9] = rates[5] * 100.0
+
+
+class CollectorHealth(Collector):
+    name = "collectors"
+    group = "carbon_client"
+    description = "Per collector, as instance: how long its last read took and whether it succeeded."
+    fields = ("duration_ms", "success", "errors")
+    counters = frozenset(("errors",))
+    metrics = (
+        gauge("duration_ms", "ms", "time the collector's last read took"),
+        gauge("success", "", "1 when the last read succeeded, 0 when it failed"),
+        counter("errors", "1/s", "failed reads"),
+    )
+
+    def __init__(self, source, options=None, stats=None) -> None:
+        super().__init__(source, options)
+        self.stats = stats
+
+    def probe(self) -> None:
+        return None
+
+    def read(self) -> Raw:
+        return self.stats()
+
