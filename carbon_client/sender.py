@@ -1,0 +1,411 @@
+"""The only place that touches sockets.
+
+:class:`TcpSender` owns one thread and one persistent TCP connection. Lines
+wait in a bounded in-memory buffer; ``put`` never blocks collection. The thread
+drains the buffer with one ``sendall`` per chunk (up to ``max_send_bytes``).
+On ``OSError`` it closes the socket, backs off with full jitter (tenacity),
+reconnects and sends the chunk again: a (path, timestamp) written twice lands
+in the same Whisper slot, so at-least-once is safe where loss is not.
+Overflow drops the oldest lines and counts them.
+"""
+
+from __future__ import annotations
+
+import logging
+import select
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import tenacity
+
+log = logging.getLogger("carbon_client.sender")
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+def parse_destination(text: str, default_port: int = 2003) -> Destination:
+    """``host``, ``host:port``, ``[v6]:port``; ValueError with what is wrong."""
+    text = text.strip()
+    if not text:
+        raise ValueError("empty destination")
+    host, port = text, str(default_port)
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0:
+            raise ValueError(f"{text!r}: missing ']'")
+        host, rest = text[1:end], text[end + 1:]
+        if rest:
+            if not rest.startswith(":"):
+                raise ValueError(f"{text!r}: expected [host]:port")
+            port = rest[1:]
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    if not host or any(c.isspace() for c in host):
+        raise ValueError(f"{text!r}: bad host")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{text!r}: port must be 1-65535")
+    return Destination(host, int(port))
+
+
+def _count_lines(data: bytes) -> int:
+    return data.count(b"\n")
+
+
+class TcpSender:
+    """One thread, one persistent socket, one bounded buffer.
+
+    ``destinations`` are tried in order (failover): while connected to a later
+    one the sender tries the first again every ``failback_interval`` seconds
+    and moves back when it answers.
+    """
+
+    def __init__(
+        self,
+        destinations: list[Destination],
+        *,
+        buffer_lines: int = 200_000,
+        backoff_min: float = 0.5,
+        backoff_max: float = 60.0,
+        connect_timeout: float = 5.0,
+        write_timeout: float = 10.0,
+        max_send_bytes: int = 1 << 20,
+        failback_interval: float = 60.0,
+        name: str = "carbon",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not destinations:
+            raise ValueError("no destination")
+        self.destinations = list(destinations)
+        self.buffer_lines = buffer_lines
+        self.backoff_min = backoff_min
+        self.backoff_max = backoff_max
+        self.connect_timeout = connect_timeout
+        self.write_timeout = write_timeout
+        self.max_send_bytes = max_send_bytes
+        self.failback_interval = failback_interval
+        self.name = name
+        self._clock = clock
+
+        self._cond = threading.Condition()
+        self._queue: deque[tuple[bytes, int]] = deque()
+        self._queued = 0  # lines in _queue
+        self._inflight = 0  # lines taken by the thread, not yet acknowledged by sendall
+        self._closing = False
+        self._abort = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+
+        self._sock: Optional[socket.socket] = None
+        self._dest_index: Optional[int] = None
+        self._connected_at = 0.0
+        self._ever_connected = False
+        self._failing = False
+
+        self.sent = 0
+        self.dropped = 0
+        self.resent = 0
+        self.reconnects = 0
+
+    # -- the collection side ------------------------------------------------
+
+    def start(self) -> "TcpSender":
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name=f"sender-{self.name}", daemon=True)
+            self._thread.start()
+        return self
+
+    def put(self, data: bytes, lines: Optional[int] = None) -> None:
+        """Queue complete lines; never blocks on the network."""
+        if not data:
+            return
+        n = _count_lines(data) if lines is None else lines
+        with self._cond:
+            self._queue.append((data, n))
+            self._queued += n
+            self._trim()
+            self._cond.notify()
+
+    def _trim(self) -> None:
+        """Drop the oldest lines while over the limit (lock held)."""
+        excess = self._queued + self._inflight - self.buffer_lines
+        q = self._queue
+        while excess > 0 and q:
+            data, n = q[0]
+            if n <= excess:
+                q.popleft()
+                self._queued -= n
+                self.dropped += n
+                excess -= n
+                continue
+            cut = 0
+            for _ in range(excess):
+                cut = data.index(b"\n", cut) + 1
+            q[0] = (data[cut:], n - excess)
+            self._queued -= excess
+            self.dropped += excess
+            excess = 0
+
+    @property
+    def buffered(self) -> int:
+        return self._queued + self._inflight
+
+    @property
+    def connected(self) -> bool:
+        return self._sock is not None
+
+    @property
+    def destination(self) -> Optional[Destination]:
+        i = self._dest_index
+        return self.destinations[i] if i is not None and self._sock is not None else None
+
+    def stats(self) -> dict:
+        return {
+            "sent": self.sent, "dropped": self.dropped, "resent": self.resent,
+            "reconnects": self.reconnects, "buffered": self.buffered,
+            "connected": 1 if self.connected else 0,
+        }
+
+    def close(self, timeout: float = 5.0) -> list[bytes]:
+        """Flush for at most ``timeout`` seconds, stop, return what was not sent."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                self._abort.set()
+                self._thread.join(self.write_timeout + 1.0)
+        self._disconnect()
+        with self._cond:
+            rest = [d for d, _ in self._queue]
+            self._queue.clear()
+            self._queued = 0
+        return rest
+
+    # -- the sending thread ---------------------------------------------------
+
+    def _take(self) -> tuple[list[tuple[bytes, int]], int]:
+        """Pop queued batches up to max_send_bytes (lock held)."""
+        taken, size, lines = [], 0, 0
+        q = self._queue
+        while q and (not taken or size + len(q[0][0]) <= self.max_send_bytes):
+            batch = q.popleft()
+            taken.append(batch)
+            size += len(batch[0])
+            lines += batch[1]
+        self._queued -= lines
+        self._inflight = lines
+        return taken, lines
+
+    def _give_back(self, taken: list[tuple[bytes, int]], lines: int) -> None:
+        """Return unsent batches to the head of the queue (lock held)."""
+        self._queue.extendleft(reversed(taken))
+        self._queued += lines
+        self._inflight = 0
+        self._trim()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._closing:
+                    self._cond.wait()
+                if not self._queue:
+                    return
+                taken, lines = self._take()
+            sock = self._ensure_connected()
+            if sock is None:  # aborted while waiting for a connection
+                with self._cond:
+                    self._give_back(taken, lines)
+                return
+            try:
+                sock.sendall(b"".join([b for b, _ in taken]) if len(taken) > 1 else taken[0][0])
+            except OSError as exc:
+                self._lost(exc)
+                with self._cond:
+                    self._give_back(taken, lines)
+                continue
+            with self._cond:
+                self._inflight = 0
+                self.sent += lines
+
+    def _ensure_connected(self) -> Optional[socket.socket]:
+        sock = self._sock
+        if sock is not None:
+            if self._peer_closed(sock):
+                self._lost(ConnectionResetError("peer closed the connection"))
+            elif self._dest_index and self._clock() - self._connected_at >= self.failback_interval:
+                self._try_failback()
+                return self._sock
+            else:
+                return sock
+        retrying = tenacity.Retrying(
+            wait=tenacity.wait_random_exponential(multiplier=self.backoff_min, max=self.backoff_max),
+            retry=tenacity.retry_if_exception_type(OSError),
+            stop=lambda state: self._abort.is_set(),
+            sleep=self._abort.wait,
+            reraise=True,
+        )
+        try:
+            return retrying(self._connect_any)
+        except OSError:
+            return None
+
+    def _peer_closed(self, sock: socket.socket) -> bool:
+        """A FIN or RST already received: the next write would vanish, so reconnect first."""
+        try:
+            readable, _, _ = select.select([sock], [], [], 0)
+            # Readable with nothing to read means EOF; Carbon never sends data.
+            return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
+
+    def _connect_any(self) -> socket.socket:
+        if self._abort.is_set():
+            raise ConnectionAbortedError("sender stopping")
+        errors = []
+        for i, dest in enumerate(self.destinations):
+            try:
+                sock = self._open(dest)
+            except OSError as exc:
+                errors.append(f"{dest}: {exc.strerror or exc}")
+                continue
+            self._connected(sock, i)
+            return sock
+        msg = "; ".join(errors)
+        if not self._failing:
+            log.warning("cannot reach Carbon (%s); retrying with backoff up to %gs", msg, self.backoff_max)
+            self._failing = True
+        else:
+            log.debug("still cannot reach Carbon: %s", msg)
+        raise ConnectionRefusedError(msg)
+
+    def _open(self, dest: Destination) -> socket.socket:
+        sock = socket.create_connection((dest.host, dest.port), timeout=self.connect_timeout)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            for opt, val in (("TCP_KEEPIDLE", 30), ("TCP_KEEPINTVL", 10), ("TCP_KEEPCNT", 3)):
+                if hasattr(socket, opt):
+                    sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, opt), val)
+            if hasattr(socket, "TCP_USER_TIMEOUT"):
+                # Unacknowledged data older than this aborts the connection (half-open peers).
+                sock.setsockopt(
+                    socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, int(self.write_timeout * 1000)
+                )
+            sock.settimeout(self.write_timeout)
+        except OSError:
+            sock.close()
+            raise
+        return sock
+
+    def _connected(self, sock: socket.socket, index: int) -> None:
+        self._sock = sock
+        self._dest_index = index
+        self._connected_at = self._clock()
+        if self._ever_connected:
+            self.reconnects += 1
+        self._ever_connected = True
+        if self._failing or index:
+            log.info("connected to Carbon at %s", self.destinations[index])
+        else:
+            log.debug("connected to Carbon at %s", self.destinations[index])
+        self._failing = False
+
+    def _try_failback(self) -> None:
+        """Connected to a later destination: move back to the first when it answers."""
+        self._connected_at = self._clock()
+        for i, dest in enumerate(self.destinations[: self._dest_index]):
+            try:
+                sock = self._open(dest)
+            except OSError:
+                continue
+            log.info("%s answers again; moving back from %s", dest, self.destinations[self._dest_index])
+            self._disconnect()
+            self._connected(sock, i)
+            return
+
+    def _lost(self, exc: BaseException) -> None:
+        dest = self.destinations[self._dest_index] if self._dest_index is not None else "?"
+        log.warning("connection to Carbon at %s lost: %s; reconnecting", dest, exc)
+        self._disconnect()
+        self._failing = True
+
+    def _disconnect(self) -> None:
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            try:
+                sock.close()
+            except OSError:
+                pass
+
+
+class UdpSender:
+    """Fire-and-forget datagrams through graphyte (``protocol: udp``).
+
+    Nothing is buffered or resent: UDP has no way to know what arrived.
+    Batches are cut at line ends into datagrams of at most ``max_datagram`` bytes.
+    """
+
+    def __init__(self, destinations: list[Destination], max_datagram: int = 1400) -> None:
+        import graphyte
+
+        self.destinations = list(destinations)
+        self.max_datagram = max_datagram
+        self._senders = []
+        for d in self.destinations:
+            host = socket.getaddrinfo(d.host, d.port, type=socket.SOCK_DGRAM)[0][4][0]
+            self._senders.append(graphyte.Sender(host, d.port, protocol="udp"))
+        self.sent = 0
+        self.dropped = 0
+
+    def start(self) -> "UdpSender":
+        return self
+
+    def put(self, data: bytes, lines: Optional[int] = None) -> None:
+        n = _count_lines(data) if lines is None else lines
+        for s in self._senders:
+            try:
+                for datagram in self._datagrams(data):
+                    s.send_message(datagram)
+            except OSError as exc:
+                log.warning("udp send to %s:%s failed: %s", s.host, s.port, exc)
+                self.dropped += n
+                return
+        self.sent += n
+
+    def _datagrams(self, data: bytes):
+        size = self.max_datagram
+        start, end = 0, len(data)
+        while start < end:
+            if end - start <= size:
+                yield data[start:]
+                return
+            cut = data.rfind(b"\n", start, start + size) + 1
+            if cut <= start:  # one line longer than a datagram
+                cut = data.index(b"\n", start) + 1
+            yield data[start:cut]
+            start = cut
+
+    @property
+    def buffered(self) -> int:
+        return 0
+
+    @property
+    def connected(self) -> bool:
+        return True
+
+    def stats(self) -> dict:
+        return {"sent": self.sent, "dropped": self.dropped, "resent": 0, "reconnects": 0,
+                "buffered": 0, "connected": 1}
+
+    def close(self, timeout: float = 0.0) -> list[bytes]:
+        return []
