@@ -1,0 +1,3 @@
+from carbon_client.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,204 @@
+"""One agent: collectors -> rate engine -> lines -> sender, once per tick."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from carbon_client.collectors import REGISTRY
+from carbon_client.collectors.agent import AgentHealth, CollectorHealth
+from carbon_client.config import Config
+from carbon_client.lines import LineFormatter
+from carbon_client.metrics import Collector, Unavailable
+from carbon_client.naming import make_layout
+from carbon_client.sampling import Sampled, Sampler
+from carbon_client.sender import TcpSender, UdpSender
+from carbon_client.source import Source
+
+log = logging.getLogger("carbon_client")
+
+# Disabled collectors look for their source again this often.
+REPROBE_SECONDS = 300
+
+
+def make_sender(config: Config):
+    if config.protocol == "udp":
+        return UdpSender(list(config.carbon))
+    return TcpSender(
+        list(config.carbon),
+        buffer_lines=config.buffer_lines,
+        backoff_min=config.backoff_min,
+        backoff_max=config.backoff_max,
+        connect_timeout=config.connect_timeout,
+        write_timeout=config.write_timeout,
+    )
+
+
+@dataclass
+class _Slot:
+    collector: Collector
+    sampler: Sampler
+    enabled: bool = False
+    failing: bool = False
+    duration_ms: float = 0.0
+    success: int = 1
+    errors: int = 0
+    last_reason: str = ""
+
+
+@dataclass
+class CycleResult:
+    """What one cycle produced: the sampled groups, and the lines sent."""
+
+    timestamp: int
+    groups: list[tuple[Collector, Sampler, Sampled]]
+    data: bytes
+    lines: int
+    duration_ms: float
+
+
+class Agent:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        source: Optional[Source] = None,
+        sender=None,
+        monotonic: Callable[[], float] = time.monotonic,
+        health: bool = True,
+    ) -> None:
+        self.config = config
+        self.source = source or Source(
+            config.proc_root, config.sys_root, command_timeout=config.command_timeout
+        )
+        self.monotonic = monotonic
+        self.layout = make_layout(config.layout, config.hostname, config.prefix)
+        self.formatter = LineFormatter(self.layout, config.counters)
+        self.sender = sender
+        self.cycle_ms = 0.0
+        self.skipped = 0
+        self.cycles = 0
+        self._reprobe_every = max(1, REPROBE_SECONDS // config.interval)
+        names = config.collectors or tuple(REGISTRY)
+        self.slots = [self._slot(REGISTRY[n](self.source, config)) for n in names]
+        self.explicit = config.collectors is not None
+        self.health_slots = []
+        if health:
+            self.health_slots = [
+                self._slot(AgentHealth(self.source, config, stats=self._agent_stats)),
+                self._slot(CollectorHealth(self.source, config, stats=self._collector_stats)),
+            ]
+        for s in self.slots:
+            self._probe(s, first=True)
+        for s in self.health_slots:
+            s.enabled = True
+
+    def _slot(self, c: Collector) -> _Slot:
+        return _Slot(c, Sampler(c, self.config.counters))
+
+    def _probe(self, slot: _Slot, first: bool = False) -> None:
+        c = slot.collector
+        try:
+            c.probe()
+        except Unavailable as exc:
+            if first or slot.last_reason != str(exc):
+                lvl = logging.WARNING if self.explicit else logging.INFO
+                log.log(lvl, "collector %s disabled: %s", c.name, exc)
+            slot.last_reason = str(exc)
+            slot.enabled = False
+            return
+        if not first:
+            log.info("collector %s enabled: its source appeared", c.name)
+        slot.enabled = True
+        slot.last_reason = ""
+
+    @property
+    def enabled(self) -> list[str]:
+        return [s.collector.name for s in self.slots if s.enabled]
+
+    # -- health ---------------------------------------------------------------
+
+    def _agent_stats(self) -> dict:
+        s = self.sender.stats() if self.sender is not None else {}
+        return {
+            "sent": s.get("sent", 0), "dropped": s.get("dropped", 0), "resent": s.get("resent", 0),
+            "reconnects": s.get("reconnects", 0), "buffered": s.get("buffered", 0),
+            "spooled": s.get("spooled", 0), "connected": s.get("connected", 0),
+            "cycle_ms": self.cycle_ms, "skipped": self.skipped,
+        }
+
+    def _collector_stats(self) -> dict:
+        return {
+            s.collector.name: (s.duration_ms, s.success, s.errors)
+            for s in self.slots if s.enabled or s.errors
+        }
+
+    # -- one cycle --------------------------------------------------------------
+
+    def _read(self, slot: _Slot) -> Optional[Sampled]:
+        c = slot.collector
+        t0 = self.monotonic()
+        try:
+            raw = c.read()
+            sampled = slot.sampler.update(raw, t0)
+        except Unavailable as exc:
+            log.warning("collector %s disabled: %s", c.name, exc)
+            slot.enabled = False
+            slot.last_reason = str(exc)
+            slot.sampler.forget()
+            return None
+        except Exception as exc:  # the per-collector boundary: one failure stops nothing else
+            slot.errors += 1
+            slot.success = 0
+            slot.duration_ms = (self.monotonic() - t0) * 1000.0
+            if not slot.failing:
+                expected = isinstance(exc, (OSError, ValueError))
+                log.error("collector %s failed: %s", c.name, exc, exc_info=not expected)
+                slot.failing = True
+            return None
+        slot.duration_ms = (self.monotonic() - t0) * 1000.0
+        slot.success = 1
+        if slot.failing:
+            log.info("collector %s recovered", c.name)
+            slot.failing = False
+        return sampled
+
+    def sample(self) -> list[tuple[Collector, Sampler, Sampled]]:
+        """Read every enabled collector once (health last, so it sees this cycle)."""
+        self.source.new_cycle()
+        self.cycles += 1
+        if self.cycles % self._reprobe_every == 0:
+            for s in self.slots:
+                if not s.enabled:
+                    self._probe(s)
+        out = []
+        for slot in self.slots:
+            if slot.enabled:
+                sampled = self._read(slot)
+                if sampled is not None:
+                    out.append((slot.collector, slot.sampler, sampled))
+        return out
+
+    def cycle(self, timestamp: int) -> CycleResult:
+        t0 = self.monotonic()
+        groups = self.sample()
+        self.cycle_ms = (self.monotonic() - t0) * 1000.0
+        for slot in self.health_slots:
+            sampled = self._read(slot)
+            if sampled is not None:
+                groups.append((slot.collector, slot.sampler, sampled))
+        out: list[str] = []
+        count = 0
+        render = self.formatter.render
+        for collector, sampler, sampled in groups:
+            count += render(collector.group, sampler, sampled, timestamp, out)
+        data = "".join(out).encode("ascii")
+        if self.cycles % 64 == 0:
+            self.formatter.prune(
+                (c.group, inst) for c, _, s in groups for inst in s.values
+            )
+        if self.sender is not None and data:
+            self.sender.put(data, count)
+        return CycleResult(timestamp, groups, data, count, (self.monotonic() - t0) * 1000.0)

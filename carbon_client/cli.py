@@ -1,0 +1,159 @@
+"""The command line: the only place that reads argv, the environment and the config file."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from typing import Optional, Sequence
+
+from carbon_client import __version__
+from carbon_client.config import (
+    COUNTERS, LAYOUTS, LOG_LEVELS, MODES, PROTOCOLS, Config, ConfigError, build, load_file,
+)
+
+log = logging.getLogger("carbon_client")
+
+EXIT_CONFIG = 2
+
+
+def _agent_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("agent options (each also a key in the YAML config)")
+    g.add_argument("--config", metavar="FILE", help="YAML config file")
+    g.add_argument("--carbon", metavar="HOST:PORT", action="append",
+                   help="Carbon plaintext receiver; repeat for several (default localhost:2003)")
+    g.add_argument("--interval", metavar="SECONDS", help="seconds between samples (default 10)")
+    g.add_argument("--hostname", metavar="NAME", help="host component of every path (default: short hostname)")
+    g.add_argument("--prefix", metavar="P", help="dotted prefix before the host component")
+    g.add_argument("--proc-root", metavar="DIR", help="where /proc is (default /proc)")
+    g.add_argument("--sys-root", metavar="DIR", help="where /sys is (default /sys)")
+    g.add_argument("--collectors", metavar="a,b", help="collectors to run (default: all whose source exists)")
+    g.add_argument("--disks", metavar="GLOB,..", help="block devices to report ('*' = all)")
+    g.add_argument("--nics", metavar="GLOB,..", help="network interfaces to report ('*' = all)")
+    g.add_argument("--writeboost", metavar="NAME,..", help="dm-writeboost devices (default: discover)")
+    g.add_argument("--cpu-per-core", action="store_const", const=True, help="also report every core")
+    g.add_argument("--counters", choices=COUNTERS, help="send rates, raw totals (<path>_total) or both")
+    g.add_argument("--layout", choices=LAYOUTS, help="path layout (legacy: the original script's paths)")
+    g.add_argument("--protocol", choices=PROTOCOLS, help="tcp (default) or udp (fire and forget)")
+    g.add_argument("--mode", choices=MODES, help="several --carbon: failover (default) or all")
+    g.add_argument("--spool-dir", metavar="DIR", help="spill unsent lines to disk here")
+    g.add_argument("--log-level", choices=LOG_LEVELS, type=str.upper, help="default INFO")
+
+
+_FLAG_KEYS = (
+    "carbon", "interval", "hostname", "prefix", "proc_root", "sys_root", "collectors", "disks",
+    "nics", "writeboost", "cpu_per_core", "counters", "layout", "protocol", "mode", "spool_dir",
+    "log_level",
+)
+
+
+def make_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="carbon-client",
+        description="Stream Linux host metrics to Graphite over one persistent Carbon connection.",
+    )
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    run = sub.add_parser("run", help="stream to Carbon until SIGTERM/SIGINT (flush, then exit 0)")
+    _agent_options(run)
+    once = sub.add_parser("once", help="two samples one interval apart; print the lines and exit")
+    _agent_options(once)
+    chk = sub.add_parser("check-config", help="validate a config file: exit 0, or 2 with what is wrong")
+    chk.add_argument("file", metavar="FILE")
+    return p
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    file_values = load_file(args.config) if getattr(args, "config", None) else {}
+    flags = {k: getattr(args, k, None) for k in _FLAG_KEYS}
+    return build(file_values, flags)
+
+
+def setup_logging(level: str) -> None:
+    # Under systemd the journal stamps each line itself.
+    fmt = "%(levelname)s %(name)s: %(message)s"
+    if not os.environ.get("JOURNAL_STREAM"):
+        fmt = "%(asctime)s " + fmt
+    logging.basicConfig(level=getattr(logging, level), format=fmt, stream=sys.stderr)
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    values = load_file(args.file)
+    build(values)
+    print(f"{args.file}: OK ({len(values)} keys)")
+    return 0
+
+
+def cmd_once(config: Config) -> int:
+    from carbon_client.agent import Agent
+
+    agent = Agent(config)
+    agent.sample()
+    time.sleep(config.interval)
+    ts = int(time.time()) // config.interval * config.interval
+    result = agent.cycle(ts)
+    sys.stdout.write(result.data.decode("ascii"))
+    sys.stdout.flush()
+    return 0
+
+
+def cmd_run(config: Config) -> int:
+    from carbon_client.agent import Agent, make_sender
+    from carbon_client.scheduler import Scheduler
+
+    stop = threading.Event()
+
+    def on_signal(signum, frame):
+        log.info("%s received: flushing and stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    sender = make_sender(config).start()
+    agent = Agent(config, sender=sender)
+    log.info(
+        "carbon-client %s: %s every %ds to %s as %s (collectors: %s)",
+        __version__, config.protocol, config.interval,
+        ", ".join(str(d) for d in config.carbon), agent.layout.base, ", ".join(agent.enabled),
+    )
+    sched = Scheduler(config.interval, agent.cycle)
+
+    def tick(ts: int) -> None:
+        agent.skipped = sched.skipped
+        agent.cycle(ts)
+
+    sched.tick = tick
+    sched.run(stop)
+    rest = sender.close(config.flush_timeout)
+    if rest:
+        lost = sum(d.count(b"\n") for d in rest)
+        log.warning("stopped with %d lines unsent (Carbon unreachable for %gs)", lost, config.flush_timeout)
+    else:
+        log.info("stopped; every line sent")
+    return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "check-config":
+            return cmd_check_config(args)
+        config = load_config(args)
+    except ConfigError as exc:
+        print(f"carbon-client: config error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    setup_logging(config.log_level)
+    if args.command == "once":
+        return cmd_once(config)
+    return cmd_run(config)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
