@@ -1,0 +1,54 @@
+# carbon-client: `make run` streams this host to Carbon, `make test` runs the suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CONFIG ?= deploy/carbon-client.yaml
+# Debian packages the test suite drives for real (dstat to compare `top` with,
+# graphite-web and carbon-c-relay for the stack tests).
+TEST_DEBS := dstat graphite-web carbon-c-relay
+BENCH_DEBS := collectd-core
+
+.PHONY: run test venv test-venv system-deps bench docs install-service clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.run-stamp: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.test-stamp: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@ $(VENV)/.run-stamp
+
+venv: $(VENV)/.run-stamp
+test-venv: $(VENV)/.test-stamp
+
+run: venv
+	$(BIN)/carbon-client run --config $(CONFIG)
+
+# Installs the Debian packages the tests use when we may (root with apt-get);
+# otherwise those tests skip and say which package is missing.
+system-deps:
+	@missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian packages:$$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -q --no-install-recommends $$missing >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $$missing >/dev/null; }; \
+	else echo "not root: tests needing$$missing will skip"; fi
+
+test: test-venv system-deps
+	$(BIN)/python -m pytest -q
+
+bench: test-venv
+	@dpkg -s $(BENCH_DEBS) >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(BENCH_DEBS) >/dev/null; } || true
+	$(BIN)/python bench/run_all.py
+
+docs: venv
+	$(BIN)/python -m carbon_client.docs > docs/METRICS.md
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
