@@ -42,12 +42,16 @@ def _agent_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--mode", choices=MODES, help="several --carbon: failover (default) or all")
     g.add_argument("--spool-dir", metavar="DIR", help="spill unsent lines to disk here")
     g.add_argument("--log-level", choices=LOG_LEVELS, type=str.upper, help="default INFO")
+    g.add_argument("--show", dest="show", action="store_const", const=True,
+                   help="print dstat-style rows while streaming (default: when stdout is a terminal)")
+    g.add_argument("--no-show", dest="show", action="store_const", const=False,
+                   help="never print rows")
 
 
 _FLAG_KEYS = (
     "carbon", "interval", "hostname", "prefix", "proc_root", "sys_root", "collectors", "disks",
     "nics", "writeboost", "cpu_per_core", "counters", "layout", "protocol", "mode", "spool_dir",
-    "log_level",
+    "log_level", "show",
 )
 
 
@@ -63,6 +67,11 @@ def make_parser() -> argparse.ArgumentParser:
     _agent_options(run)
     once = sub.add_parser("once", help="two samples one interval apart; print the lines and exit")
     _agent_options(once)
+    top = sub.add_parser(
+        "top", add_help=False,
+        help="dstat-style rows in the terminal (carbon-client top --help for its flags)",
+    )
+    top.add_argument("top_args", nargs=argparse.REMAINDER)
     chk = sub.add_parser("check-config", help="validate a config file: exit 0, or 2 with what is wrong")
     chk.add_argument("file", metavar="FILE")
     return p
@@ -117,6 +126,12 @@ def cmd_run(config: Config) -> int:
 
     sender = make_sender(config).start()
     agent = Agent(config, sender=sender)
+    show = config.show if config.show is not None else sys.stdout.isatty()
+    view = None
+    if show:
+        from carbon_client.top import LiveView
+
+        view = LiveView(agent, sys.stdout)
     log.info(
         "carbon-client %s: %s every %ds to %s as %s (collectors: %s)",
         __version__, config.protocol, config.interval,
@@ -126,7 +141,9 @@ def cmd_run(config: Config) -> int:
 
     def tick(ts: int) -> None:
         agent.skipped = sched.skipped
-        agent.cycle(ts)
+        result = agent.cycle(ts)
+        if view is not None:
+            view.show(result, sender.stats())
 
     sched.tick = tick
     sched.run(stop)
@@ -140,6 +157,11 @@ def cmd_run(config: Config) -> int:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["top"]:
+        from carbon_client.top import main as top_main
+
+        return top_main(argv[1:])
     parser = make_parser()
     args = parser.parse_args(argv)
     try:

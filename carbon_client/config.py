@@ -61,6 +61,7 @@ class Config:
     command_timeout: float = 5.0
     spool_dir: Optional[str] = None
     log_level: str = "INFO"
+    show: Optional[bool] = None
 
 
 # -- validators: (value, key) -> converted value, or ConfigError ---------------
@@ -208,6 +209,7 @@ VALIDATORS: dict[str, Callable[[Any, str], Any]] = {
     "command_timeout": _number(0.1, 600),
     "spool_dir": _spool_dir,
     "log_level": _choice(LOG_LEVELS, upper=True),
+    "show": lambda v, key: None if v is None else _bool(v, key),
 }
 
 assert set(VALIDATORS) == {f.name for f in fields(Config)}

@@ -37,9 +37,10 @@ def build_line(path: str, value: float, timestamp: int) -> str:
 class _Plan:
     """How one (group, instance) renders: which slots, under which paths."""
 
-    __slots__ = ("paths", "slots", "scales", "pick", "template")
+    __slots__ = ("paths", "slots", "scales", "pick", "template", "schema")
 
-    def __init__(self, entries: list[tuple[int, str, float]]) -> None:
+    def __init__(self, entries: list[tuple[int, str, float]], schema) -> None:
+        self.schema = schema
         self.slots = tuple(e[0] for e in entries)
         self.paths = tuple(check_path(e[1]) for e in entries)
         self.scales = tuple(e[2] for e in entries) if any(e[2] != 1.0 for e in entries) else None
@@ -56,33 +57,35 @@ class LineFormatter:
         self.counters = counters
         self._plans: dict[tuple[str, Optional[str]], _Plan] = {}
 
-    def _plan(self, group: str, instance: Optional[str], sampler: Sampler) -> _Plan:
+    def _plan(self, group: str, instance: Optional[str], sampler: Sampler, schema) -> _Plan:
         entries = []
         send_rates = self.counters != RAW
-        for i, m in enumerate(sampler.metrics):
+        for i, m in enumerate(schema.metrics):
             if m.kind == "counter" and not send_rates:
                 continue
             p = self.layout.path(group, instance, m.key)
             if p is not None:
                 entries.append((i, p[0], p[1]))
         if self.counters in (RAW, BOTH):
-            base = len(sampler.metrics)
-            for j, m in enumerate(sampler.total_metrics):
+            base = len(schema.metrics)
+            for j, m in enumerate(sampler.total_metrics(schema)):
                 p = self.layout.path(group, instance, m.key + "_total")
                 if p is not None:
                     entries.append((base + j, p[0], p[1]))
-        return _Plan(entries)
+        return _Plan(entries, schema)
 
     def render(self, group: str, sampler: Sampler, sampled: Sampled, timestamp: int, out: list) -> int:
         """Append the group's lines to ``out``; return how many lines."""
         plans = self._plans
         totals = sampled.totals
+        schemas = sampled.schemas
         count = 0
         for inst, values in sampled.values.items():
             key = (group, inst)
             plan = plans.get(key)
-            if plan is None:
-                plan = plans[key] = self._plan(group, inst, sampler)
+            schema = schemas[inst]
+            if plan is None or plan.schema is not schema:
+                plan = plans[key] = self._plan(group, inst, sampler, schema)
             if not plan.slots:
                 continue
             vec = values + totals[inst] if totals is not None and inst in totals else values

@@ -68,15 +68,33 @@ class Unavailable(Exception):
     """The collector's source does not exist on this host (no NFS, no dmsetup...)."""
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class Schema:
+    """The layout of one instance's raw tuple and what is sent from it.
+
+    ``fields`` names the raw tuple's positions; ``counters`` lists the fields
+    that only grow (their rates are computed; a decrease is a reset);
+    ``metrics`` is what is sent, in order.
+    """
+
+    fields: tuple[str, ...]
+    counters: frozenset[str]
+    metrics: tuple[Metric, ...]
+
+    @property
+    def counter_fields(self) -> tuple[str, ...]:
+        return tuple(f for f in self.fields if f in self.counters)
+
+
 class Collector:
     """One metric group.
 
-    ``fields`` names the positions of the raw tuples ``read`` returns, one
-    tuple per instance (``None`` for a group without instances);
-    ``counters`` lists the fields that only grow (the engine computes their
-    rates and treats a decrease as a reset). ``metrics`` is what is sent, in
-    order. ``aggregate`` names the instance that sums the others ("total"),
-    or None.
+    Most groups have one :class:`Schema` for every instance, declared as the
+    class attributes ``fields``, ``counters`` and ``metrics``. A group whose
+    instances differ (nfs: ``net``, ``rpc``, ``v3`` with one key per
+    operation) overrides :meth:`schema`. ``read`` returns one raw tuple per
+    instance (``None`` for a group without instances). ``aggregate`` names
+    the instance that combines the others ("total"), or None.
     """
 
     name: ClassVar[str]
@@ -87,10 +105,23 @@ class Collector:
     metrics: ClassVar[tuple[Metric, ...]] = ()
     aggregate: ClassVar[Optional[str]] = None
     source_path: ClassVar[str] = ""
+    _class_schema: ClassVar[Optional[Schema]] = None
 
     def __init__(self, source: Source, options: Any = None) -> None:
         self.source = source
         self.options = options
+
+    @classmethod
+    def default_schema(cls) -> Schema:
+        s = cls.__dict__.get("_class_schema")
+        if s is None:
+            s = Schema(tuple(cls.fields), frozenset(cls.counters), tuple(cls.metrics))
+            cls._class_schema = s
+        return s
+
+    def schema(self, instance: Optional[str]) -> Schema:
+        """The schema of ``instance``; must return the same object while it is unchanged."""
+        return self.default_schema()
 
     def probe(self) -> None:
         """Raise :class:`Unavailable` with a reason when the source is missing."""
@@ -101,17 +132,13 @@ class Collector:
         raise NotImplementedError
 
     def derive(self, values: list, rates: Optional[Sequence[float]]) -> None:
-        """Fill the derived slots of ``values`` (aligned with ``metrics``).
+        """Fill the derived slots of ``values`` (aligned with the schema's metrics).
 
-        ``rates`` holds the per-second rate of every counter field (aligned
-        with ``counter_fields``), or None on a first sample or after a reset.
+        ``rates`` holds the per-second rate of every counter field (in
+        ``Schema.counter_fields`` order), or None on a first sample or after a
+        reset.
         """
 
     def in_aggregate(self, instance: Optional[str]) -> bool:
         """Whether ``instance`` counts towards the aggregate instance."""
         return True
-
-    # Derived once per class: positions used by the engine.
-    @classmethod
-    def counter_fields(cls) -> tuple[str, ...]:
-        return tuple(f for f in cls.fields if f in cls.counters)

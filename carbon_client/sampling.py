@@ -12,7 +12,7 @@ from itertools import repeat
 from operator import itemgetter, mul, sub
 from typing import Optional, Sequence
 
-from carbon_client.metrics import COUNTER, DERIVED, GAUGE, Collector, Raw
+from carbon_client.metrics import COUNTER, DERIVED, GAUGE, Collector, Metric, Raw, Schema
 
 RATE, RAW, BOTH = "rate", "raw", "both"
 COUNTER_MODES = (RATE, RAW, BOTH)
@@ -53,47 +53,67 @@ def _compile(recipes: list[tuple[str, int, float]], with_rates: bool):
 
 
 class Sampled:
-    """One group's values for one cycle: instance -> values aligned with metrics.
+    """One group's values for one cycle.
 
-    ``totals`` (only with counters raw|both) maps instance -> cumulative values
-    aligned with ``Sampler.total_metrics``.
+    ``values[instance]`` is aligned with ``schemas[instance].metrics``;
+    ``totals[instance]`` (only with counters raw|both) with
+    ``Sampler.total_metrics(schema)``.
     """
 
-    __slots__ = ("values", "totals")
+    __slots__ = ("values", "totals", "schemas")
 
-    def __init__(self, values: dict, totals: Optional[dict]) -> None:
+    def __init__(self, values: dict, totals: Optional[dict], schemas: dict) -> None:
         self.values = values
         self.totals = totals
+        self.schemas = schemas
 
 
-class Sampler:
-    """Per-collector state between cycles."""
+class _Compiled:
+    """What the engine precomputes for one schema."""
 
-    def __init__(self, collector: Collector, counters: str = RATE) -> None:
-        c = type(collector)
-        self.collector = collector
-        self.metrics = c.metrics
-        fields = c.fields
-        cfields = c.counter_fields()
-        self._cget = _getter([fields.index(f) for f in cfields])
+    __slots__ = ("schema", "cget", "assemble", "assemble_first", "has_derived",
+                 "total_metrics", "tget", "tscale")
+
+    def __init__(self, schema: Schema) -> None:
+        fields = schema.fields
+        cfields = schema.counter_fields
+        self.schema = schema
+        self.cget = _getter([fields.index(f) for f in cfields])
         cindex = {f: i for i, f in enumerate(cfields)}
         recipes = []
-        for m in self.metrics:
+        for m in schema.metrics:
             if m.kind == COUNTER:
                 recipes.append((COUNTER, cindex[m.source], m.scale))
             elif m.kind == GAUGE:
                 recipes.append((GAUGE, fields.index(m.source), m.scale))
             else:
                 recipes.append((DERIVED, 0, 1.0))
-        self._has_derived = any(m.kind == DERIVED for m in self.metrics)
-        self._assemble = _compile(recipes, with_rates=True)
-        self._assemble_first = _compile(recipes, with_rates=False)
+        self.has_derived = any(m.kind == DERIVED for m in schema.metrics)
+        self.assemble = _compile(recipes, with_rates=True)
+        self.assemble_first = _compile(recipes, with_rates=False)
+        self.total_metrics = tuple(m for m in schema.metrics if m.kind == COUNTER and m.total)
+        self.tget = _getter([fields.index(m.source) for m in self.total_metrics])
+        self.tscale = tuple(m.scale for m in self.total_metrics)
+
+
+class Sampler:
+    """Per-collector state between cycles."""
+
+    def __init__(self, collector: Collector, counters: str = RATE) -> None:
+        self.collector = collector
         self.want_totals = counters in (RAW, BOTH)
-        self.total_metrics = tuple(m for m in self.metrics if m.kind == COUNTER and m.total)
-        self._tget = _getter([fields.index(m.source) for m in self.total_metrics])
-        self._tscale = tuple(m.scale for m in self.total_metrics)
+        self._compiled: dict[int, _Compiled] = {}
         self._prev: dict = {}
         self._prev_t: Optional[float] = None
+
+    def compiled(self, schema: Schema) -> _Compiled:
+        c = self._compiled.get(id(schema))
+        if c is None or c.schema is not schema:
+            c = self._compiled[id(schema)] = _Compiled(schema)
+        return c
+
+    def total_metrics(self, schema: Schema) -> tuple[Metric, ...]:
+        return self.compiled(schema).total_metrics
 
     def forget(self) -> None:
         """Drop history: the next sample of every instance has no rate."""
@@ -104,65 +124,71 @@ class Sampler:
         prev = self._prev
         dt = t - self._prev_t if self._prev_t is not None else 0.0
         per_s = 1.0 / dt if dt > 0 else 0.0
-        cget = self._cget
-        assemble, assemble_first = self._assemble, self._assemble_first
-        derive = self.collector.derive if self._has_derived else None
+        collector = self.collector
+        schema_of = collector.schema
+        derive = collector.derive
+        want_totals = self.want_totals
         new_prev = {}
         values_out = {}
-        rates_out = {} if derive is not None else None
+        schemas = {}
+        rates_out = {}
+        totals = {} if want_totals else None
+        last_schema = comp = None
         for inst, cur in raw.items():
-            cc = cget(cur)
-            new_prev[inst] = cc
+            schema = schema_of(inst)
+            if schema is not last_schema:
+                comp = self.compiled(schema)
+                last_schema = schema
+            cc = comp.cget(cur)
             p = prev.get(inst)
+            # History is kept with its schema: a changed layout starts afresh.
+            new_prev[inst] = (cc, schema)
             rates = None
-            if p is not None and per_s:
-                d = list(map(sub, cc, p))
+            if p is not None and per_s and p[1] is schema:
+                d = list(map(sub, cc, p[0]))
                 if not d or min(d) >= 0:
                     rates = list(map(mul, d, repeat(per_s, len(d))))
-            if rates is not None:
-                values = assemble(rates, cur)
-            else:
-                values = assemble_first(cur)
-            if derive is not None:
+            values = comp.assemble(rates, cur) if rates is not None else comp.assemble_first(cur)
+            if comp.has_derived:
                 derive(values, rates)
-            values_out[inst] = values
-            if rates_out is not None:
                 rates_out[inst] = rates
+            values_out[inst] = values
+            schemas[inst] = schema
+            if want_totals and comp.total_metrics:
+                totals[inst] = [
+                    v * s if s != 1.0 else v for v, s in zip(comp.tget(cur), comp.tscale)
+                ]
         self._prev = new_prev
         self._prev_t = t
-
-        totals = None
-        if self.want_totals and self.total_metrics:
-            tget, tscale = self._tget, self._tscale
-            totals = {
-                inst: [v * s if s != 1.0 else v for v, s in zip(tget(cur), tscale)]
-                for inst, cur in raw.items()
-            }
-        agg = type(self.collector).aggregate
+        agg = collector.aggregate
         if agg is not None and values_out:
-            self._aggregate(agg, values_out, rates_out, totals)
-        return Sampled(values_out, totals)
+            self._aggregate(agg, values_out, schemas, rates_out, totals)
+        return Sampled(values_out, totals, schemas)
 
-    def _aggregate(self, name: str, values_out: dict, rates_out: Optional[dict], totals: Optional[dict]) -> None:
+    def _aggregate(self, name: str, values_out: dict, schemas: dict, rates_out: dict,
+                   totals: Optional[dict]) -> None:
+        """Combine member instances into ``name`` (groups with one schema only)."""
         member = self.collector.in_aggregate
         insts = [i for i in values_out if member(i)]
         if not insts:
             return
-        cols = zip(*(values_out[i] for i in insts))
+        schema = schemas[insts[0]]
+        metrics = schema.metrics
         out = []
-        for m, col in zip(self.metrics, cols):
+        for m, col in zip(metrics, zip(*(values_out[i] for i in insts))):
             if None in col:
                 col = [v for v in col if v is not None]
             if not col or m.agg == "derive":
                 out.append(None)
             else:
                 out.append(max(col) if m.agg == "max" else sum(col))
-        if rates_out is not None:
-            rows = [rates_out[i] for i in insts if rates_out[i] is not None]
+        if self.compiled(schema).has_derived:
+            rows = [rates_out[i] for i in insts if rates_out.get(i) is not None]
             rates = [sum(c) for c in zip(*rows)] if rows else None
             filled = list(out)
             self.collector.derive(filled, rates)
-            out = [f if m.agg == "derive" else o for m, o, f in zip(self.metrics, out, filled)]
+            out = [f if m.agg == "derive" else o for m, o, f in zip(metrics, out, filled)]
         values_out[name] = out
-        if totals is not None:
+        schemas[name] = schema
+        if totals is not None and all(i in totals for i in insts):
             totals[name] = [sum(c) for c in zip(*(totals[i] for i in insts))]
