@@ -14,7 +14,7 @@ from carbon_client.lines import LineFormatter
 from carbon_client.metrics import Collector, Unavailable
 from carbon_client.naming import make_layout
 from carbon_client.sampling import Sampled, Sampler
-from carbon_client.sender import TcpSender, UdpSender
+from carbon_client.sender import Fanout, TcpSender, UdpSender
 from carbon_client.source import Source
 
 log = logging.getLogger("carbon_client")
@@ -26,14 +26,22 @@ REPROBE_SECONDS = 300
 def make_sender(config: Config):
     if config.protocol == "udp":
         return UdpSender(list(config.carbon))
-    return TcpSender(
-        list(config.carbon),
-        buffer_lines=config.buffer_lines,
-        backoff_min=config.backoff_min,
-        backoff_max=config.backoff_max,
-        connect_timeout=config.connect_timeout,
-        write_timeout=config.write_timeout,
-    )
+
+    def tcp(destinations):
+        return TcpSender(
+            destinations,
+            buffer_lines=config.buffer_lines,
+            backoff_min=config.backoff_min,
+            backoff_max=config.backoff_max,
+            connect_timeout=config.connect_timeout,
+            write_timeout=config.write_timeout,
+            # Long enough to cover a write that stalls until write_timeout.
+            resend_seconds=max(2 * config.interval, 2 * config.write_timeout),
+        )
+
+    if config.mode == "all" and len(config.carbon) > 1:
+        return Fanout([tcp([d]) for d in config.carbon])
+    return tcp(list(config.carbon))
 
 
 @dataclass

@@ -4,8 +4,10 @@
 wait in a bounded in-memory buffer; ``put`` never blocks collection. The thread
 drains the buffer with one ``sendall`` per chunk (up to ``max_send_bytes``).
 On ``OSError`` it closes the socket, backs off with full jitter (tenacity),
-reconnects and sends the chunk again: a (path, timestamp) written twice lands
-in the same Whisper slot, so at-least-once is safe where loss is not.
+reconnects and sends the chunk again. Bytes a dying Carbon had not yet read
+are gone even though ``sendall`` returned, so after any lost connection the
+recently sent window is sent again too: a (path, timestamp) written twice
+lands in the same Whisper slot, so at-least-once is safe where loss is not.
 Overflow drops the oldest lines and counts them.
 """
 
@@ -81,6 +83,8 @@ class TcpSender:
         write_timeout: float = 10.0,
         max_send_bytes: int = 1 << 20,
         failback_interval: float = 60.0,
+        resend_seconds: float = 20.0,
+        resend_max_bytes: int = 16 << 20,
         name: str = "carbon",
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -94,6 +98,8 @@ class TcpSender:
         self.write_timeout = write_timeout
         self.max_send_bytes = max_send_bytes
         self.failback_interval = failback_interval
+        self.resend_seconds = resend_seconds
+        self.resend_max_bytes = resend_max_bytes
         self.name = name
         self._clock = clock
 
@@ -104,6 +110,10 @@ class TcpSender:
         self._closing = False
         self._abort = threading.Event()
         self._thread: Optional[threading.Thread] = None
+        # Sent but maybe not read by Carbon: (sent at, data, lines), oldest first.
+        self._recent: deque[tuple[float, bytes, int]] = deque()
+        self._recent_bytes = 0
+        self._recent_floor = 0  # bytes the socket buffers may hold, learnt at connect
 
         self._sock: Optional[socket.socket] = None
         self._dest_index: Optional[int] = None
@@ -214,6 +224,40 @@ class TcpSender:
         self._inflight = 0
         self._trim()
 
+    def _remember(self, taken: list[tuple[bytes, int]]) -> None:
+        """Keep what was just sent for a resend; forget what is old and safely read (lock held).
+
+        A batch is forgotten once it is older than ``resend_seconds`` and the
+        newer ones alone fill what the socket buffers can hold; never more
+        than ``resend_max_bytes`` are kept.
+        """
+        now = self._clock()
+        recent = self._recent
+        for data, n in taken:
+            recent.append((now, data, n))
+            self._recent_bytes += len(data)
+        horizon = now - self.resend_seconds
+        while recent:
+            at, data, _ = recent[0]
+            rest = self._recent_bytes - len(data)
+            if (at < horizon and rest >= self._recent_floor) or rest >= self.resend_max_bytes:
+                recent.popleft()
+                self._recent_bytes = rest
+            else:
+                break
+
+    def _requeue_recent(self) -> None:
+        """The connection died: what it may not have delivered goes first in line (lock held)."""
+        if not self._recent:
+            return
+        lines = sum(n for _, _, n in self._recent)
+        self._queue.extendleft((data, n) for _, data, n in reversed(self._recent))
+        self._queued += lines
+        self.resent += lines
+        self._recent.clear()
+        self._recent_bytes = 0
+        self._trim()
+
     def _run(self) -> None:
         while True:
             with self._cond:
@@ -230,19 +274,20 @@ class TcpSender:
             try:
                 sock.sendall(b"".join([b for b, _ in taken]) if len(taken) > 1 else taken[0][0])
             except OSError as exc:
-                self._lost(exc)
                 with self._cond:
                     self._give_back(taken, lines)
+                self._lost(exc)
                 continue
             with self._cond:
                 self._inflight = 0
                 self.sent += lines
+                self._remember(taken)
 
     def _ensure_connected(self) -> Optional[socket.socket]:
         sock = self._sock
         if sock is not None:
             if self._peer_closed(sock):
-                self._lost(ConnectionResetError("peer closed the connection"))
+                self._lost(ConnectionResetError("Carbon closed the connection"))
             elif self._dest_index and self._clock() - self._connected_at >= self.failback_interval:
                 self._try_failback()
                 return self._sock
@@ -302,6 +347,10 @@ class TcpSender:
                     socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, int(self.write_timeout * 1000)
                 )
             sock.settimeout(self.write_timeout)
+            # What our send buffer and Carbon's receive buffer may hold unread
+            # (Linux reports the doubled value it really allots).
+            self._recent_floor = sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) + \
+                sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
         except OSError:
             sock.close()
             raise
@@ -338,6 +387,8 @@ class TcpSender:
         log.warning("connection to Carbon at %s lost: %s; reconnecting", dest, exc)
         self._disconnect()
         self._failing = True
+        with self._cond:
+            self._requeue_recent()
 
     def _disconnect(self) -> None:
         sock, self._sock = self._sock, None
@@ -409,3 +460,50 @@ class UdpSender:
 
     def close(self, timeout: float = 0.0) -> list[bytes]:
         return []
+
+
+class Fanout:
+    """``mode: all``: every destination gets every line, each with its own buffer and thread,
+    so one dead destination neither blocks nor starves the others."""
+
+    def __init__(self, senders: list) -> None:
+        self.senders = senders
+
+    def start(self) -> "Fanout":
+        for s in self.senders:
+            s.start()
+        return self
+
+    def put(self, data: bytes, lines: Optional[int] = None) -> None:
+        n = _count_lines(data) if lines is None else lines
+        for s in self.senders:
+            s.put(data, n)
+
+    @property
+    def buffered(self) -> int:
+        return max(s.buffered for s in self.senders)
+
+    @property
+    def connected(self) -> bool:
+        return any(s.connected for s in self.senders)
+
+    def stats(self) -> dict:
+        each = [s.stats() for s in self.senders]
+        out = {k: sum(e[k] for e in each) for k in ("sent", "dropped", "resent", "reconnects")}
+        out["buffered"] = max(e["buffered"] for e in each)
+        out["connected"] = sum(e["connected"] for e in each)
+        return out
+
+    def close(self, timeout: float = 5.0) -> list[bytes]:
+        """Flush all in parallel; return the largest unsent remainder."""
+        rests: list[list[bytes]] = [[] for _ in self.senders]
+
+        def flush(i: int) -> None:
+            rests[i] = self.senders[i].close(timeout)
+
+        threads = [threading.Thread(target=flush, args=(i,)) for i in range(len(self.senders))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return max(rests, key=lambda r: sum(d.count(b"\n") for d in r))
