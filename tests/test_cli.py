@@ -1,0 +1,96 @@
+"""The command line as users run it: exit codes, messages, once, run + SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.line_server import LineServer
+
+CLI = [sys.executable, "-m", "carbon_client"]
+
+
+def cli(*args, **kw):
+    return subprocess.run(CLI + list(args), capture_output=True, text=True, timeout=60, **kw)
+
+
+def test_check_config_ok():
+    r = cli("check-config", "deploy/carbon-client.yaml")
+    assert r.returncode == 0, r.stderr
+    assert "OK" in r.stdout
+
+
+@pytest.mark.parametrize("text,expect", [
+    ("interval: soon\n", "interval: expected an integer from 1 to 86400, got 'soon'"),
+    ("carbon: [graphite:2003, 'graphite:x']\n", "carbon[1]: 'graphite:x': port must be 1-65535"),
+    ("colectors: [cpu]\n", "colectors: unknown key; did you mean 'collectors'?"),
+])
+def test_check_config_bad_exits_2_with_the_key_path(tmp_path, text, expect):
+    f = tmp_path / "bad.yaml"
+    f.write_text(text)
+    r = cli("check-config", str(f))
+    assert r.returncode == 2
+    assert expect in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_run_with_bad_flag_exits_2_without_traceback():
+    r = cli("run", "--interval", "0")
+    assert r.returncode == 2
+    assert "--interval: expected an integer from 1 to 86400, got 0" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_once_prints_two_samples_worth_of_lines(fixtures):
+    r = cli("once", "--interval", "1", "--proc-root", str(fixtures / "procfs"),
+            "--sys-root", str(fixtures), "--hostname", "fx", "--collectors", "load,memory,net")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    ts = {int(line.split()[2]) for line in lines}
+    assert len(ts) == 1
+    assert "fx.load.1m 0.02" in r.stdout
+    # the capture does not change between the two reads: rates are exactly zero
+    assert any(line.startswith("fx.net.eth0.rx_bytes 0.0 ") for line in lines)
+    assert not any(".lo." in line for line in lines)
+
+
+def test_run_streams_and_sigterm_flushes_and_exits_0(fixtures):
+    srv = LineServer().start()
+    proc = subprocess.Popen(
+        CLI + ["run", "--interval", "1", "--carbon", f"127.0.0.1:{srv.port}", "--no-show",
+               "--hostname", "t", "--collectors", "load,cpu"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        got = srv.wait_for(lambda g: len({x.split()[2] for x in g}) >= 3, timeout=15)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    srv.stop()
+    assert proc.returncode == 0, err
+    assert "SIGTERM received" in err and "every line sent" in err
+    stamps = sorted({int(x.split()[2]) for x in got})
+    assert len(stamps) >= 3
+    assert all(b - a == 1 for a, b in zip(stamps, stamps[1:]))
+    assert {"t.load.1m", "t.cpu.total.idle", "t.carbon_client.cycle_ms"} <= {x.split()[0] for x in got}
+    assert srv.connections == 1
+    assert out == ""  # no terminal, no --show: nothing on stdout
+
+
+def test_run_with_carbon_down_exits_0_after_the_flush_timeout():
+    t0 = time.monotonic()
+    proc = subprocess.Popen(
+        CLI + ["run", "--interval", "1", "--carbon", "127.0.0.1:9", "--no-show", "--collectors", "load"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    time.sleep(2.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert "unsent" in err
+    assert time.monotonic() - t0 < 20

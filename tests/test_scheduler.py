@@ -1,0 +1,89 @@
+"""Ticks on interval boundaries with a fake wall clock: exact multiples, no drift, skips."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from carbon_client.scheduler import Scheduler
+
+
+class FakeClock:
+    """Wall time that advances only when the scheduler waits or a tick works."""
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+        self.waits: list[float] = []
+
+    def wall(self) -> float:
+        return self.now
+
+    def wait(self, seconds: float) -> bool:
+        self.waits.append(seconds)
+        self.now += seconds
+        return False
+
+
+def run(interval, start, work, ticks):
+    clock = FakeClock(start)
+    stamps = []
+    stop = threading.Event()
+
+    def tick(ts):
+        stamps.append((ts, clock.now))
+        clock.now += work(len(stamps))
+        if len(stamps) >= ticks:
+            stop.set()
+
+    sched = Scheduler(interval, tick, wall=clock.wall, wait=clock.wait)
+    sched.run(stop)
+    return sched, stamps
+
+
+def test_timestamps_are_exact_multiples_and_do_not_drift():
+    sched, stamps = run(10, 1000.3, lambda n: 0.37, ticks=50)
+    assert [ts for ts, _ in stamps] == list(range(1010, 1010 + 500, 10))
+    # every tick fires at its boundary, however long the cycles took
+    assert all(abs(at - ts) < 1e-6 for ts, at in stamps)
+    assert sched.skipped == 0
+
+
+def test_a_slow_cycle_skips_ticks_instead_of_bunching():
+    # the third cycle takes 25 s of a 10 s interval
+    sched, stamps = run(10, 995.0, lambda n: 25.0 if n == 3 else 0.1, ticks=6)
+    ts = [t for t, _ in stamps]
+    assert ts == [1000, 1010, 1020, 1050, 1060, 1070]
+    assert sched.skipped == 2
+    assert all(b - a >= 10 for a, b in zip(ts, ts[1:]))
+
+
+def test_waking_early_never_repeats_a_timestamp():
+    clock = FakeClock(99.0)
+    stamps = []
+    stop = threading.Event()
+
+    def early_wait(seconds):
+        clock.now += seconds - 0.0005  # the wall clock lags the monotonic sleep
+        return False
+
+    def tick(ts):
+        stamps.append(ts)
+        if len(stamps) == 5:
+            stop.set()
+
+    Scheduler(1, tick, wall=clock.wall, wait=early_wait).run(stop)
+    assert stamps == [100, 101, 102, 103, 104]
+
+
+def test_stop_interrupts_the_wait():
+    stop = threading.Event()
+    stop.set()
+    called = []
+    Scheduler(10, called.append).run(stop)
+    assert called == []
+
+
+def test_interval_must_be_positive():
+    with pytest.raises(ValueError):
+        Scheduler(0, lambda ts: None)
