@@ -104,6 +104,7 @@ class Collector:
     counters: ClassVar[frozenset[str]] = frozenset()
     metrics: ClassVar[tuple[Metric, ...]] = ()
     aggregate: ClassVar[Optional[str]] = None
+    instances: ClassVar[str] = ""  # what the instance component is, for the docs ("" = none)
     source_path: ClassVar[str] = ""
     _class_schema: ClassVar[Optional[Schema]] = None
 

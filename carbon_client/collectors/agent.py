@@ -1,4 +1,4 @@
-"""The agent's own health, sent every interval under ``host.carbon_client``."""
+"""The agent's own health, sent every interval under `host.carbon_client`."""
 
 from __future__ import annotations
 
@@ -67,6 +67,7 @@ class CollectorHealth(Collector):
     name = "collectors"
     group = "carbon_client"
     description = "Per collector, as instance: how long its last read took and whether it succeeded."
+    instances = "the collector's name"
     fields = ("duration_ms", "success", "errors")
     counters = frozenset(("errors",))
     metrics = (

@@ -37,9 +37,10 @@ class Cpu(Collector):
     name = group = "cpu"
     description = (
         "CPU time by state in percent of all CPU time over the interval (/proc/stat). "
-        "Instance ``total`` always; ``cpuN`` per core with ``cpu_per_core: true``. "
+        "Instance `total` always; `cpuN` per core with `cpu_per_core: true`. "
         "guest time is part of user/nice, as the kernel counts it."
     )
+    instances = "`total`, and `cpuN` per core with `cpu_per_core: true`"
     source_path = "stat"
     fields = _CPU_STATES
     counters = frozenset(_CPU_STATES)

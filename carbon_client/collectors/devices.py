@@ -66,9 +66,10 @@ class Disk(Collector):
     description = (
         "Block device I/O (/proc/diskstats). By default whole disks and device-mapper "
         "devices, named by their dm name; no partitions, loop, ram or zram devices unless "
-        "``disks`` names them. ``total`` sums whole disks that are not stacked on others "
+        "`disks` names them. `total` sums whole disks that are not stacked on others "
         "(dm, md), so no byte is counted twice; its busy_percent is the busiest device."
     )
+    instances = "the device (dm devices by dm name), and `total`"
     source_path = "diskstats"
     aggregate = "total"
     fields = _DISK_FIELDS
@@ -169,10 +170,11 @@ class Net(Collector):
     name = group = "net"
     description = (
         "Network interface traffic (/proc/net/dev). By default every interface but lo. "
-        "``total`` sums physical interfaces (those with /sys/class/net/<nic>/device), so "
+        "`total` sums physical interfaces (those with /sys/class/net/<nic>/device), so "
         "traffic crossing veth pairs and bridges on container hosts is not counted twice; "
         "without /sys it sums all but lo, bonding masters and VLAN sub-interfaces."
     )
+    instances = "the interface, and `total`"
     source_path = "net/dev"
     aggregate = "total"
     fields = _NET_FIELDS

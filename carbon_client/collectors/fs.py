@@ -22,10 +22,11 @@ class Filesystems(Collector):
     description = (
         "Space and inodes of real mounted filesystems: those whose type needs a block "
         "device in /proc/filesystems (tmpfs, overlay, proc, cgroup, nfs are left out). "
-        "Each device is reported once, at its first mount point; ``/`` is ``root`` and "
-        "``/var/lib`` is ``var_lib``. Sizes come from psutil.disk_usage (df's arithmetic: "
+        "Each device is reported once, at its first mount point; `/` is `root` and "
+        "`/var/lib` is `var_lib`. Sizes come from psutil.disk_usage (df's arithmetic: "
         "used_percent is used / (used + available)), inodes from statvfs."
     )
+    instances = "the mount point: `/` is `root`, `/var/lib` is `var_lib`"
     source_path = "self/mounts"
     fields = ("size", "used", "free", "inodes_total", "inodes_used", "inodes_free")
     metrics = (

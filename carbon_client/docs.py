@@ -1,0 +1,56 @@
+"""Writes docs/METRICS.md from the collectors' declarations: ``python -m carbon_client.docs``."""
+
+from __future__ import annotations
+
+import sys
+
+from carbon_client.collectors import REGISTRY
+from carbon_client.collectors.agent import AgentHealth, CollectorHealth
+from carbon_client.metrics import COUNTER, DERIVED, GAUGE, Collector
+
+KIND = {COUNTER: "counter (rate per second)", GAUGE: "gauge", DERIVED: "derived"}
+
+HEADER = """# Metrics reference
+
+Generated from the collectors' declarations by `make docs`
+(`python -m carbon_client.docs`); do not edit by hand.
+
+Paths, default layout: `[prefix.]host.group[.instance].key`. Every component
+keeps `[A-Za-z0-9_-]`; any other character becomes `_`.
+
+- **counter**: the kernel's cumulative count, sent as a per-second rate over
+  the measured time between two reads. No value on an instance's first sample
+  or when a counter went backwards (reset, device re-added, 32-bit wrap).
+  With `counters: raw` the cumulative value is sent at `<key>_total` instead
+  of the rate; with `counters: both`, both (keys marked "no _total" have none).
+- **gauge**: the value as read.
+- **derived**: computed from the other values of the same instance over the
+  interval (percentages, ratios, averages).
+"""
+
+
+def render(collectors: list[type[Collector]]) -> str:
+    out = [HEADER]
+    for c in collectors:
+        out.append(f"\n## {c.name}: `host.{c.group}.*`\n\n{c.description}\n")
+        if not c.metrics:
+            continue
+        where = f"`host.{c.group}.<instance>.<key>`; instance: {c.instances}" if c.instances \
+            else f"`host.{c.group}.<key>`"
+        out.append(f"\nPaths: {where}.\n\n| key | kind | unit | meaning |\n|---|---|---|---|\n")
+        for m in c.metrics:
+            kind = KIND[m.kind]
+            if m.kind == COUNTER and not m.total:
+                kind += ", no _total"
+            unit = m.unit or "-"
+            out.append(f"| `{m.key}` | {kind} | {unit} | {m.help} |\n")
+    return "".join(out)
+
+
+def main() -> int:
+    sys.stdout.write(render(list(REGISTRY.values()) + [AgentHealth, CollectorHealth]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
