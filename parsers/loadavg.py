@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from parsers._common import ParseError, uints
@@ -22,13 +23,16 @@ class LoadAvg:
 def _float(line: str, field: str) -> float:
     if not field.replace(".", "", 1).isdigit() or not field.isascii():
         raise ParseError(f"loadavg: {line!r}: {field!r} is not a load average")
-    return float(field)
+    value = float(field)
+    if not math.isfinite(value):  # float("9" * 400) is inf, not an error
+        raise ParseError(f"loadavg: {line!r}: {field!r} is not a load average")
+    return value
 
 
 def parse_loadavg(text: str) -> LoadAvg:
     line = text.strip()
     fields = line.split()
-    if len(fields) != 5 or fields[3].count("/") != 1:
+    if len(fields) != 5 or fields[3].count("/") != 1 or "\n" in line:
         raise ParseError(f"loadavg: {line!r}: expected 'l1 l5 l15 running/total last_pid'")
     running, total = fields[3].split("/")
     r, t, pid = uints("loadavg", line, (running, total, fields[4]))

@@ -26,5 +26,6 @@ def parse_meminfo(text: str) -> dict[str, int]:
         raise ParseError("meminfo: empty")
     try:
         return {k: int(v) * 1024 if unit else int(v) for k, v, unit in found}
-    except ValueError as exc:  # beyond int()'s digit limit
-        raise ParseError(f"meminfo: {exc}") from None
+    except ValueError as exc:  # beyond int()'s digit limit: the longest value is one
+        bad = max(_LINE.finditer(text), key=lambda m: len(m.group(2))).group(0)
+        raise ParseError(f"meminfo: {bad!r}: {exc}") from None

@@ -27,12 +27,14 @@ def _unescape(field: str) -> str:
 
 def parse_mounts(text: str, on_error: OnError = None) -> list[Mount]:
     out: list[Mount] = []
-    for line in text.splitlines():
-        f = line.split()
-        if not f:
+    # Fields are separated by one space, lines end at '\n': a path may hold
+    # any other character (a no-break space, U+2028), raw.
+    for line in text.split("\n"):
+        if not line.strip():
             continue
-        if len(f) != 6:
-            report(on_error, ParseError(f"mounts: {line!r}: expected 6 fields"))
+        f = line.split(" ")
+        if len(f) != 6 or not (f[4] + f[5]).isascii() or not (f[4] + f[5]).isdigit():
+            report(on_error, ParseError(f"mounts: {line!r}: expected 6 fields, the last two numbers"))
             continue
         out.append(Mount(_unescape(f[0]), _unescape(f[1]), f[2], f[3]))
     return out

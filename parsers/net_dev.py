@@ -34,14 +34,17 @@ def parse_net_dev(text: str, on_error: OnError = None) -> list[NetDev]:
 
     The name ends at the LAST ':' (names may hold ':' themselves, ``ibr10:30``)
     and the first counter may follow it with no space (``eth0:68210035552``).
-    The two header lines hold '|' and are skipped.
+    The two header lines are the ones with '|' and no ':' ('|' is legal in
+    a name: net/core/dev.c dev_valid_name). Lines end at '\n' only and names
+    are padded with spaces only ("%6s:"), so a name may hold any other
+    character, U+0085 or U+2028 included.
     """
     out: list[NetDev] = []
-    for line in text.splitlines():
-        if "|" in line or not line.strip():
+    for line in text.split("\n"):
+        if ("|" in line and ":" not in line) or not line.strip():
             continue
         name, sep, rest = line.rpartition(":")
-        name = name.strip()
+        name = name.strip(" ")
         f = rest.split()
         if not sep or not name or len(f) != 16:
             report(on_error, ParseError(f"net/dev: {line!r}: expected 'name: ' and 16 counters"))

@@ -64,7 +64,7 @@ def parse_stat(text: str) -> Stat:
             times = CpuTimes(*uints("stat", line, fields[1:]))
             if tag == "cpu":
                 cpu = times
-            elif tag[3:].isdigit():
+            elif tag[3:].isascii() and tag[3:].isdigit():
                 cpus[tag] = times
             else:
                 raise ParseError(f"stat: {line!r}: unknown cpu tag {tag!r}")

@@ -7,21 +7,32 @@ from typing import Collection, Optional
 from parsers._common import ParseError
 
 
+def _int(line: str, v: str) -> int:
+    digits = v[1:] if v[:1] == "-" else v
+    if digits.isascii() and digits.isdigit():
+        try:
+            return int(v)
+        except ValueError:  # beyond int()'s digit limit
+            pass
+    raise ParseError(f"vmstat: {line!r}: expected 'name value'")
+
+
 def _bad_line(text: str) -> str:
     for line in text.splitlines():
         f = line.split()
-        if f and (len(f) != 2 or not f[0].isidentifier() or not f[1].lstrip("-").isdigit()
-                  or not f[1].isascii()):
+        if not f:
+            continue
+        if len(f) != 2 or " " not in line.strip() or not f[0].isidentifier():
+            return line
+        try:
+            _int(line, f[1])
+        except ParseError:
             return line
     return text
 
 
 def _value(name: str, line: str) -> int:
-    v = line[len(name) + 1:]
-    digits = v[1:] if v[:1] == "-" else v
-    if not (digits.isascii() and digits.isdigit()):
-        raise ParseError(f"vmstat: {line!r}: expected 'name value'")
-    return int(v)
+    return _int(line, line[len(name) + 1:])
 
 
 def parse_vmstat(text: str, keys: Optional[Collection[str]] = None) -> dict[str, int]:
@@ -52,7 +63,10 @@ def parse_vmstat(text: str, keys: Optional[Collection[str]] = None) -> dict[str,
     if not toks:
         raise ParseError("vmstat: empty")
     names, values = toks[0::2], toks[1::2]
-    lines = sum(1 for ln in text.splitlines() if ln.strip())
+    # A line holding a space has at least 2 tokens, any other non-blank line
+    # at least 1: with twice as many tokens as lines holding a space, every
+    # non-blank line is one name and one value (vmstat_show: name, space, value).
+    lines = sum(1 for ln in text.splitlines() if " " in ln.strip())
     digits = "".join(values).replace("-", "")
     if (
         len(names) != len(values)
