@@ -66,7 +66,7 @@ class LineFormatter:
             p = self.layout.path(group, instance, m.key)
             if p is not None:
                 entries.append((i, p[0], p[1]))
-        if self.counters in (RAW, BOTH):
+        if self.counters in (RAW, BOTH) or self.layout.needs_totals:
             base = len(schema.metrics)
             for j, m in enumerate(sampler.total_metrics(schema)):
                 p = self.layout.path(group, instance, m.key + "_total")

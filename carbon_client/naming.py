@@ -8,7 +8,7 @@ Default layout: ``[prefix.]host.group[.instance].key``. Every component keeps
 from __future__ import annotations
 
 import re
-from typing import Optional
+from typing import Optional, Sequence
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -33,6 +33,11 @@ class Layout:
     """Maps (group, instance, key) to a path and a scale for the value, or None (not sent)."""
 
     name = "abstract"
+    # Keyword options of the constructor that make_layout passes on.
+    options: tuple[str, ...] = ()
+    # Whether the layout sends some cumulative counters (``<key>_total``)
+    # whatever the counters mode.
+    needs_totals = False
 
     def __init__(self, host: str, prefix: str = "") -> None:
         self.host = sanitize(host)
@@ -52,8 +57,93 @@ class DefaultLayout(Layout):
         return f"{self.base}.{sanitize(group)}.{sanitize(instance)}.{sanitize(key)}", 1.0
 
 
-LAYOUTS: dict[str, type[Layout]] = {"default": DefaultLayout}
+class LegacyLayout(Layout):
+    """The original carbon-client script's paths and units, and nothing else.
+
+    - ``host.sysdata.load``: the 1-minute load average.
+    - ``host.sysdata.memTotal|memFree|memAvail|memCached``: kB, as /proc/meminfo
+      prints them (MemTotal, MemFree, MemAvailable, Cached).
+    - ``host.dstat.disks.<disk>.read|write``: bytes per second.
+    - ``host.dstat.nets.<nic>.recv|send``: bytes per second.
+    - ``host.writeboost.<key>``: wbstatus's numbers under the script's keys,
+      for the one device ``writeboost`` names (the script's
+      WRITEBOOST_CACHE_DEVICE); ``host.writeboost.<dm-name>.<key>`` for each
+      device when several are named or they are discovered.
+      ``nr_partial_flushes`` is the cumulative count, as wbstatus printed it.
+
+    The ``total`` instances of disk and net keep their name (``disks.total``,
+    as dstat's ``-D total``); they are sent when ``disks``/``nics`` is not
+    configured or names ``total``, as the script sent them when DISKS/NETS
+    listed it. Every other group (the agent's health too) sends nothing.
+    """
+
+    name = "legacy"
+    options = ("disks", "nics", "writeboost")
+    needs_totals = True  # nr_partial_flushes is sent cumulative
+
+    _HOST_WIDE = {
+        ("load", "1m"): ("sysdata.load", 1.0),
+        ("memory", "total"): ("sysdata.memTotal", 1.0 / 1024),
+        ("memory", "free"): ("sysdata.memFree", 1.0 / 1024),
+        ("memory", "available"): ("sysdata.memAvail", 1.0 / 1024),
+        ("memory", "cached"): ("sysdata.memCached", 1.0 / 1024),
+    }
+    _PER_DEVICE = {
+        ("disk", "read_bytes"): ("dstat.disks", "read"),
+        ("disk", "write_bytes"): ("dstat.disks", "write"),
+        ("net", "rx_bytes"): ("dstat.nets", "recv"),
+        ("net", "tx_bytes"): ("dstat.nets", "send"),
+    }
+    # wbstatus's "key = value" lines with "# of" -> "nr" and spaces -> "_".
+    WRITEBOOST_KEYS = frozenset((
+        "cursor_pos", "nr_cache_blocks", "nr_segments", "current_id", "last_flushed_id",
+        "last_writeback_id", "nr_dirty_cache_blocks", "nr_partial_flushes",
+    ))
+
+    def __init__(
+        self,
+        host: str,
+        prefix: str = "",
+        disks: Optional[Sequence[str]] = None,
+        nics: Optional[Sequence[str]] = None,
+        writeboost: Optional[Sequence[str]] = None,
+    ) -> None:
+        super().__init__(host, prefix)
+        self._wb_single = writeboost[0] if writeboost and len(writeboost) == 1 else None
+        self._send_total = {
+            "disk": disks is None or "total" in disks,
+            "net": nics is None or "total" in nics,
+        }
+
+    def path(self, group: str, instance: Optional[str], key: str) -> Optional[tuple[str, float]]:
+        if group == "writeboost" and instance is not None:
+            return self._writeboost(instance, key)
+        if instance is None:
+            hit = self._HOST_WIDE.get((group, key))
+            return (f"{self.base}.{hit[0]}", hit[1]) if hit is not None else None
+        hit = self._PER_DEVICE.get((group, key))
+        if hit is not None:
+            if instance == "total" and not self._send_total[group]:
+                return None
+            return f"{self.base}.{hit[0]}.{sanitize(instance)}.{hit[1]}", 1.0
+        return None
+
+    def _writeboost(self, instance: str, key: str) -> Optional[tuple[str, float]]:
+        if key == "nr_partial_flushes":
+            return None  # the rate; the script sent the count (below)
+        if key == "nr_partial_flushes_total":
+            key = "nr_partial_flushes"
+        elif key not in self.WRITEBOOST_KEYS:
+            return None
+        if instance == self._wb_single:
+            return f"{self.base}.writeboost.{key}", 1.0
+        return f"{self.base}.writeboost.{sanitize(instance)}.{key}", 1.0
+
+
+LAYOUTS: dict[str, type[Layout]] = {"default": DefaultLayout, "legacy": LegacyLayout}
 
 
 def make_layout(name: str, host: str, prefix: str = "", **options) -> Layout:
-    return LAYOUTS[name](host, prefix, **options)
+    """The layout ``name``; options it does not take (``Layout.options``) are ignored."""
+    cls = LAYOUTS[name]
+    return cls(host, prefix, **{k: v for k, v in options.items() if k in cls.options})
