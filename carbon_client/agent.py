@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass
 from typing import Callable, Optional
@@ -12,10 +13,11 @@ from carbon_client.collectors.agent import AgentHealth, CollectorHealth
 from carbon_client.config import Config
 from carbon_client.lines import LineFormatter
 from carbon_client.metrics import Collector, Unavailable
-from carbon_client.naming import make_layout
+from carbon_client.naming import make_layout, sanitize
 from carbon_client.sampling import Sampled, Sampler
 from carbon_client.sender import Fanout, TcpSender, UdpSender
 from carbon_client.source import Source
+from carbon_client.spool import Spool
 
 log = logging.getLogger("carbon_client")
 
@@ -23,11 +25,24 @@ log = logging.getLogger("carbon_client")
 REPROBE_SECONDS = 300
 
 
+def open_spool(directory: str, max_bytes: int) -> Spool:
+    spool = Spool(directory, max_bytes=max_bytes)
+    try:
+        spool.open()
+    except OSError as exc:
+        log.error("spool %s unusable: %s; lines stay in memory until it works", directory, exc)
+    return spool
+
+
 def make_sender(config: Config):
     if config.protocol == "udp":
         return UdpSender(list(config.carbon))
+    resend = config.resend_window
+    if resend is None:
+        # Two intervals, and long enough to cover a write that stalls until write_timeout.
+        resend = max(2 * config.interval, 2 * config.write_timeout)
 
-    def tcp(destinations):
+    def tcp(destinations, spool_dir):
         return TcpSender(
             destinations,
             buffer_lines=config.buffer_lines,
@@ -35,13 +50,18 @@ def make_sender(config: Config):
             backoff_max=config.backoff_max,
             connect_timeout=config.connect_timeout,
             write_timeout=config.write_timeout,
-            # Long enough to cover a write that stalls until write_timeout.
-            resend_seconds=max(2 * config.interval, 2 * config.write_timeout),
+            resend_seconds=resend,
+            spool=open_spool(spool_dir, config.spool_max_bytes) if spool_dir else None,
+            name=str(destinations[0]),
         )
 
     if config.mode == "all" and len(config.carbon) > 1:
-        return Fanout([tcp([d]) for d in config.carbon])
-    return tcp(list(config.carbon))
+        # Each destination keeps its own spool: one may be down while another is up.
+        return Fanout([
+            tcp([d], os.path.join(config.spool_dir, sanitize(f"{d.host}_{d.port}")) if config.spool_dir else None)
+            for d in config.carbon
+        ])
+    return tcp(list(config.carbon), config.spool_dir)
 
 
 @dataclass
@@ -82,8 +102,6 @@ class Agent:
             config.proc_root, config.sys_root, command_timeout=config.command_timeout
         )
         self.monotonic = monotonic
-        self.layout = make_layout(config.layout, config.hostname, config.prefix)
-        self.formatter = LineFormatter(self.layout, config.counters)
         self.sender = sender
         self.cycle_ms = 0.0
         self.skipped = 0
@@ -102,6 +120,21 @@ class Agent:
             self._probe(s, first=True)
         for s in self.health_slots:
             s.enabled = True
+        self.rename(config)
+
+    def rename(self, config: Config) -> None:
+        """Apply the naming keys (hostname, prefix, layout, counters) of ``config``.
+
+        Collectors and their history stay, so a reload that only renames
+        keeps every rate.
+        """
+        self.config = config
+        self.layout = make_layout(config.layout, config.hostname, config.prefix,
+                                  disks=config.disks, nics=config.nics, writeboost=config.writeboost)
+        self.formatter = LineFormatter(self.layout, config.counters)
+        want_totals = config.counters in ("raw", "both") or self.layout.needs_totals
+        for s in self.slots + self.health_slots:
+            s.sampler.want_totals = want_totals
 
     def _slot(self, c: Collector) -> _Slot:
         return _Slot(c, Sampler(c, self.config.counters))
@@ -134,7 +167,7 @@ class Agent:
             "sent": s.get("sent", 0), "dropped": s.get("dropped", 0), "resent": s.get("resent", 0),
             "reconnects": s.get("reconnects", 0), "buffered": s.get("buffered", 0),
             "spooled": s.get("spooled", 0), "connected": s.get("connected", 0),
-            "cycle_ms": self.cycle_ms, "skipped": self.skipped,
+            "destination": s.get("destination", 0), "cycle_ms": self.cycle_ms, "skipped": self.skipped,
         }
 
     def _collector_stats(self) -> dict:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
-import threading
 import time
 from typing import Optional, Sequence
 
@@ -111,49 +109,10 @@ def cmd_once(config: Config) -> int:
     return 0
 
 
-def cmd_run(config: Config) -> int:
-    from carbon_client.agent import Agent, make_sender
-    from carbon_client.scheduler import Scheduler
+def cmd_run(config: Config, args: argparse.Namespace) -> int:
+    from carbon_client.daemon import Daemon
 
-    stop = threading.Event()
-
-    def on_signal(signum, frame):
-        log.info("%s received: flushing and stopping", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-
-    sender = make_sender(config).start()
-    agent = Agent(config, sender=sender)
-    show = config.show if config.show is not None else sys.stdout.isatty()
-    view = None
-    if show:
-        from carbon_client.top import LiveView
-
-        view = LiveView(agent, sys.stdout)
-    log.info(
-        "carbon-client %s: %s every %ds to %s as %s (collectors: %s)",
-        __version__, config.protocol, config.interval,
-        ", ".join(str(d) for d in config.carbon), agent.layout.base, ", ".join(agent.enabled),
-    )
-    sched = Scheduler(config.interval, agent.cycle)
-
-    def tick(ts: int) -> None:
-        agent.skipped = sched.skipped
-        result = agent.cycle(ts)
-        if view is not None:
-            view.show(result, sender.stats())
-
-    sched.tick = tick
-    sched.run(stop)
-    rest = sender.close(config.flush_timeout)
-    if rest:
-        lost = sum(d.count(b"\n") for d in rest)
-        log.warning("stopped with %d lines unsent (Carbon unreachable for %gs)", lost, config.flush_timeout)
-    else:
-        log.info("stopped; every line sent")
-    return 0
+    return Daemon(config, reload_config=lambda: load_config(args)).run()
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -174,7 +133,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     setup_logging(config.log_level)
     if args.command == "once":
         return cmd_once(config)
-    return cmd_run(config)
+    return cmd_run(config, args)
 
 
 if __name__ == "__main__":

@@ -60,6 +60,8 @@ class Config:
     flush_timeout: float = 5.0
     command_timeout: float = 5.0
     spool_dir: Optional[str] = None
+    spool_max_bytes: int = 256 << 20
+    resend_window: Optional[float] = None
     log_level: str = "INFO"
     show: Optional[bool] = None
 
@@ -208,6 +210,8 @@ VALIDATORS: dict[str, Callable[[Any, str], Any]] = {
     "flush_timeout": _number(0, 3600),
     "command_timeout": _number(0.1, 600),
     "spool_dir": _spool_dir,
+    "spool_max_bytes": _number(1 << 20, 1 << 40, integer=True),
+    "resend_window": lambda v, key: None if v is None else _number(0, 3600)(v, key),
     "log_level": _choice(LOG_LEVELS, upper=True),
     "show": lambda v, key: None if v is None else _bool(v, key),
 }

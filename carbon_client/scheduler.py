@@ -21,6 +21,8 @@ class Scheduler:
         *,
         wall: Callable[[], float] = time.time,
         wait: Optional[Callable[[float], bool]] = None,
+        heartbeat: Optional[Callable[[], None]] = None,
+        heartbeat_every: Optional[float] = None,
     ) -> None:
         if interval < 1:
             raise ValueError("interval must be at least 1 second")
@@ -28,6 +30,8 @@ class Scheduler:
         self.tick = tick
         self.wall = wall
         self.wait = wait
+        self.heartbeat = heartbeat
+        self.heartbeat_every = heartbeat_every
         self.skipped = 0
         self.last_ts: Optional[int] = None
 
@@ -39,14 +43,28 @@ class Scheduler:
             ts = self.last_ts + iv
         return ts
 
+    def _wait(self, wait: Callable[[float], bool], seconds: float) -> bool:
+        """Wait, beating the heartbeat (systemd's watchdog) at least every heartbeat_every."""
+        beat, every = self.heartbeat, self.heartbeat_every
+        if beat is None or not every:
+            return wait(seconds)
+        while seconds > every:
+            if wait(every):
+                return True
+            beat()
+            seconds -= every
+        return wait(seconds)
+
     def run(self, stop: threading.Event) -> None:
         wait = self.wait or stop.wait
         while not stop.is_set():
             now = self.wall()
             ts = self.next_boundary(now)
-            if wait(max(0.0, ts - now)):
+            if self._wait(wait, max(0.0, ts - now)):
                 return
             if self.last_ts is not None:
                 self.skipped += max(0, (ts - self.last_ts) // self.interval - 1)
             self.last_ts = ts
             self.tick(ts)
+            if self.heartbeat is not None:
+                self.heartbeat()

@@ -24,6 +24,8 @@ from typing import Callable, Optional
 
 import tenacity
 
+from carbon_client.spool import Spool
+
 log = logging.getLogger("carbon_client.sender")
 
 
@@ -64,6 +66,18 @@ def _count_lines(data: bytes) -> int:
     return data.count(b"\n")
 
 
+def _send_all(sock: socket.socket, data: bytes) -> None:
+    """sendall whose timeout means "no progress for write_timeout".
+
+    socket.sendall's timeout bounds the whole call (3.5+), so a Carbon that
+    reads slowly but steadily would be dropped and resent forever; here each
+    send() may wait up to the socket timeout for room, and any progress counts.
+    """
+    view = memoryview(data)
+    while view:
+        view = view[sock.send(view):]
+
+
 class TcpSender:
     """One thread, one persistent socket, one bounded buffer.
 
@@ -85,6 +99,8 @@ class TcpSender:
         failback_interval: float = 60.0,
         resend_seconds: float = 20.0,
         resend_max_bytes: int = 16 << 20,
+        spool: Optional[Spool] = None,
+        spill_at: Optional[int] = None,
         name: str = "carbon",
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -102,6 +118,11 @@ class TcpSender:
         self.resend_max_bytes = resend_max_bytes
         self.name = name
         self._clock = clock
+        self._spool = spool
+        self.spill_at = buffer_lines // 2 if spill_at is None else spill_at
+        self._spool_retry_at = 0.0  # after a spool error, when to try the disk again
+        self._spool_failing = False
+        self._wake = threading.Event()  # a spill is due, or the sender must stop waiting
 
         self._cond = threading.Condition()
         self._queue: deque[tuple[bytes, int]] = deque()
@@ -135,7 +156,7 @@ class TcpSender:
         return self
 
     def put(self, data: bytes, lines: Optional[int] = None) -> None:
-        """Queue complete lines; never blocks on the network."""
+        """Queue complete lines; never blocks on the network or the disk."""
         if not data:
             return
         n = _count_lines(data) if lines is None else lines
@@ -144,6 +165,8 @@ class TcpSender:
             self._queued += n
             self._trim()
             self._cond.notify()
+            if self._spool is not None and self._queued > self.spill_at:
+                self._wake.set()  # the sending thread spills to disk
 
     def _trim(self) -> None:
         """Drop the oldest lines while over the limit (lock held)."""
@@ -178,34 +201,89 @@ class TcpSender:
         i = self._dest_index
         return self.destinations[i] if i is not None and self._sock is not None else None
 
+    @property
+    def spooled(self) -> int:
+        return self._spool.lines if self._spool is not None else 0
+
     def stats(self) -> dict:
+        i = self._dest_index
         return {
-            "sent": self.sent, "dropped": self.dropped, "resent": self.resent,
-            "reconnects": self.reconnects, "buffered": self.buffered,
-            "connected": 1 if self.connected else 0,
+            "sent": self.sent,
+            "dropped": self.dropped + (self._spool.dropped if self._spool is not None else 0),
+            "resent": self.resent, "reconnects": self.reconnects, "buffered": self.buffered,
+            "spooled": self.spooled, "connected": 1 if self.connected else 0,
+            "destination": i + 1 if i is not None and self.connected else 0,
         }
 
     def close(self, timeout: float = 5.0) -> list[bytes]:
-        """Flush for at most ``timeout`` seconds, stop, return what was not sent."""
+        """Flush for at most ``timeout`` seconds and stop.
+
+        What is left goes to the spool when there is one (it is replayed on the
+        next start); what could not be spooled is returned.
+        """
         with self._cond:
             self._closing = True
             self._cond.notify()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
             if self._thread.is_alive():
                 self._abort.set()
+                self._wake.set()
                 self._thread.join(self.write_timeout + 1.0)
         self._disconnect()
         with self._cond:
-            rest = [d for d, _ in self._queue]
+            rest = list(self._queue)
             self._queue.clear()
             self._queued = 0
-        return rest
+        if rest and self._spool is not None:
+            try:
+                self._spool.append(rest)
+                log.info("spooled %d unsent lines to %s", sum(n for _, n in rest), self._spool.directory)
+                rest = []
+            except OSError as exc:
+                log.error("cannot spool unsent lines to %s: %s", self._spool.directory, exc)
+        if self._spool is not None:
+            self._spool.close()
+        return [d for d, _ in rest]
 
     # -- the sending thread ---------------------------------------------------
 
-    def _take(self) -> tuple[list[tuple[bytes, int]], int]:
-        """Pop queued batches up to max_send_bytes (lock held)."""
+    def detach(self) -> list[tuple[bytes, int]]:
+        """Stop at once and hand over what is buffered in memory (for a reload).
+
+        The spool is closed, not emptied: the sender that replaces this one
+        opens the same directory and replays it.
+        """
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+        self._abort.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(self.write_timeout + 1.0)
+        self._disconnect()
+        with self._cond:
+            rest = list(self._queue)
+            self._queue.clear()
+            self._queued = 0
+        if self._spool is not None:
+            self._spool.close()
+        return rest
+
+    def _take(self) -> tuple[list[tuple[bytes, int]], int, Optional[tuple[int, int]]]:
+        """Batches to send next, up to max_send_bytes (lock held).
+
+        The spool holds the oldest lines, so it goes first, except while
+        closing: then memory is flushed and the spool stays for the next start.
+        Spooled batches stay in the spool until acknowledged (the token).
+        """
+        if self._spool is not None and self._spool and not self._closing:
+            taken, token = self._spool.peek(self.max_send_bytes)
+            if taken:
+                lines = sum(n for _, n in taken)
+                self._inflight = lines
+                return taken, lines, token
         taken, size, lines = [], 0, 0
         q = self._queue
         while q and (not taken or size + len(q[0][0]) <= self.max_send_bytes):
@@ -215,7 +293,7 @@ class TcpSender:
             lines += batch[1]
         self._queued -= lines
         self._inflight = lines
-        return taken, lines
+        return taken, lines, None
 
     def _give_back(self, taken: list[tuple[bytes, int]], lines: int) -> None:
         """Return unsent batches to the head of the queue (lock held)."""
@@ -258,30 +336,84 @@ class TcpSender:
         self._recent_bytes = 0
         self._trim()
 
+    def _has_work(self) -> bool:
+        if self._queue:
+            return True
+        return self._spool is not None and bool(self._spool) and not self._closing
+
     def _run(self) -> None:
         while True:
+            self._maybe_spill()
             with self._cond:
-                while not self._queue and not self._closing:
+                while not self._has_work() and not self._closing:
                     self._cond.wait()
-                if not self._queue:
+                if not self._has_work():
                     return
-                taken, lines = self._take()
             sock = self._ensure_connected()
             if sock is None:  # aborted while waiting for a connection
-                with self._cond:
-                    self._give_back(taken, lines)
                 return
+            with self._cond:
+                taken, lines, token = self._take()
+            if not taken:
+                continue
             try:
-                sock.sendall(b"".join([b for b, _ in taken]) if len(taken) > 1 else taken[0][0])
+                _send_all(sock, b"".join([b for b, _ in taken]) if len(taken) > 1 else taken[0][0])
             except OSError as exc:
                 with self._cond:
-                    self._give_back(taken, lines)
+                    if token is None:
+                        self._give_back(taken, lines)
+                    else:
+                        self._inflight = 0  # still in the spool
                 self._lost(exc)
                 continue
+            if token is not None:
+                self._spool.ack(token)
             with self._cond:
                 self._inflight = 0
                 self.sent += lines
                 self._remember(taken)
+
+    def _maybe_spill(self) -> None:
+        """Move the oldest lines from memory to the spool once memory passes ``spill_at``."""
+        spool = self._spool
+        if spool is None or self._clock() < self._spool_retry_at:
+            return
+        with self._cond:
+            if self._queued <= self.spill_at:
+                return
+            batches = []
+            keep = self.spill_at // 2
+            while self._queue and self._queued > keep:
+                b = self._queue.popleft()
+                self._queued -= b[1]
+                batches.append(b)
+        try:
+            spool.append(batches)
+        except OSError as exc:
+            with self._cond:
+                self._queue.extendleft(reversed(batches))
+                self._queued += sum(n for _, n in batches)
+                self._trim()
+            self._spool_retry_at = self._clock() + 30.0
+            if not self._spool_failing:
+                log.error("cannot spool to %s: %s; keeping lines in memory (oldest dropped when full)",
+                          spool.directory, exc)
+                self._spool_failing = True
+            return
+        if self._spool_failing:
+            log.info("spooling to %s works again", spool.directory)
+            self._spool_failing = False
+
+    def _backoff_sleep(self, seconds: float) -> None:
+        """tenacity's sleep: waits out the backoff, spilling to disk if asked meanwhile."""
+        deadline = self._clock() + seconds
+        while not self._abort.is_set():
+            remaining = deadline - self._clock()
+            if remaining <= 0:
+                return
+            if self._wake.wait(remaining):
+                self._wake.clear()
+                self._maybe_spill()
 
     def _ensure_connected(self) -> Optional[socket.socket]:
         sock = self._sock
@@ -297,7 +429,7 @@ class TcpSender:
             wait=tenacity.wait_random_exponential(multiplier=self.backoff_min, max=self.backoff_max),
             retry=tenacity.retry_if_exception_type(OSError),
             stop=lambda state: self._abort.is_set(),
-            sleep=self._abort.wait,
+            sleep=self._backoff_sleep,
             reraise=True,
         )
         try:
@@ -456,9 +588,12 @@ class UdpSender:
 
     def stats(self) -> dict:
         return {"sent": self.sent, "dropped": self.dropped, "resent": 0, "reconnects": 0,
-                "buffered": 0, "connected": 1}
+                "buffered": 0, "spooled": 0, "connected": 1, "destination": 1}
 
     def close(self, timeout: float = 0.0) -> list[bytes]:
+        return []
+
+    def detach(self) -> list[tuple[bytes, int]]:
         return []
 
 
@@ -491,8 +626,14 @@ class Fanout:
         each = [s.stats() for s in self.senders]
         out = {k: sum(e[k] for e in each) for k in ("sent", "dropped", "resent", "reconnects")}
         out["buffered"] = max(e["buffered"] for e in each)
+        out["spooled"] = max(e["spooled"] for e in each)
         out["connected"] = sum(e["connected"] for e in each)
+        out["destination"] = 0
         return out
+
+    def detach(self) -> list[tuple[bytes, int]]:
+        rests = [s.detach() for s in self.senders]
+        return max(rests, key=lambda r: sum(n for _, n in r))
 
     def close(self, timeout: float = 5.0) -> list[bytes]:
         """Flush all in parallel; return the largest unsent remainder."""

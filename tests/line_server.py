@@ -1,7 +1,9 @@
 """A Carbon-like plaintext receiver on 127.0.0.1 that fails on demand.
 
 Modes: ``read`` (reads everything), ``stall`` (accepts and never reads),
-``slow`` (reads ``slow_bytes`` every ``slow_every`` seconds). ``stop(rst=True)``
+``slow`` (reads ``slow_bytes`` every ``slow_every`` seconds), ``reset`` (the
+first connection is reset after ``reset_after`` bytes, in the middle of a
+batch; later ones read normally). ``stop(rst=True)``
 closes with RST like a killed process with unread data; ``start()`` again
 listens on the same port.
 """
@@ -17,9 +19,11 @@ from typing import Callable
 
 class LineServer:
     def __init__(self, port: int = 0, mode: str = "read", slow_bytes: int = 4096,
-                 slow_every: float = 0.05) -> None:
+                 slow_every: float = 0.05, reset_after: int = 10_000) -> None:
         self.port = port
         self.mode = mode
+        self.reset_after = reset_after
+        self.resets = 0
         self.slow_bytes = slow_bytes
         self.slow_every = slow_every
         self._lock = threading.Lock()
@@ -99,6 +103,9 @@ class LineServer:
             self._stopping.wait()
             return
         pending = b""
+        received = 0
+        with self._lock:
+            reset_this = self.mode == "reset" and self.resets == 0
         while True:
             try:
                 if self.mode == "slow":
@@ -109,6 +116,18 @@ class LineServer:
             except OSError:
                 return
             if not data:
+                conn.close()
+                return
+            received += len(data)
+            if reset_this and received >= self.reset_after:
+                # Keep the bytes up to the cut, like a receiver that died mid-batch.
+                data = data[: len(data) - (received - self.reset_after)]
+                pending += data
+                *complete, _torn = pending.split(b"\n")
+                with self._lock:
+                    self._lines.extend(c.decode() for c in complete)
+                    self.resets += 1
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 conn.close()
                 return
             pending += data

@@ -18,7 +18,7 @@ class AgentHealth(Collector):
     )
     fields = (
         "sent", "dropped", "resent", "reconnects", "buffered", "spooled", "connected",
-        "cycle_ms", "skipped", "cpu_seconds", "rss_bytes",
+        "destination", "cycle_ms", "skipped", "cpu_seconds", "rss_bytes",
     )
     counters = frozenset(("sent", "dropped", "resent", "reconnects", "skipped", "cpu_seconds"))
     metrics = (
@@ -28,7 +28,8 @@ class AgentHealth(Collector):
         counter("reconnects", "1/s", "connections established after a failure"),
         gauge("buffered", "lines", "lines waiting in memory"),
         gauge("spooled", "lines", "lines waiting in the disk spool"),
-        gauge("connected", "", "1 when a destination is connected, else 0"),
+        gauge("connected", "", "destinations connected now (0 or 1 in failover mode)"),
+        gauge("destination", "", "which destination is in use: 1 for the first, 2 for the second... 0 for none"),
         gauge("cycle_ms", "ms", "time the last collection cycle took"),
         counter("skipped", "1/s", "ticks skipped because a cycle overran the interval"),
         derived("cpu_percent", "%", "the agent's own CPU use, percent of one core"),
@@ -55,12 +56,12 @@ class AgentHealth(Collector):
         t = os.times()
         return {None: (
             s["sent"], s["dropped"], s["resent"], s["reconnects"], s["buffered"], s["spooled"],
-            s["connected"], s["cycle_ms"], s["skipped"], t.user + t.system, self._rss(),
+            s["connected"], s["destination"], s["cycle_ms"], s["skipped"], t.user + t.system, self._rss(),
         )}
 
     def derive(self, values: list, rates: Optional[Sequence[float]]) -> None:
         if rates is not None:
-            values[9] = rates[5] * 100.0
+            values[10] = rates[5] * 100.0
 
 
 class CollectorHealth(Collector):
