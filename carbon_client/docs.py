@@ -29,21 +29,43 @@ keeps `[A-Za-z0-9_-]`; any other character becomes `_`.
 """
 
 
+def _table(metrics) -> str:
+    rows = ["| key | kind | unit | meaning |\n|---|---|---|---|\n"]
+    for m in metrics:
+        kind = KIND[m.kind]
+        if m.kind == COUNTER and not m.total:
+            kind += ", no _total"
+        rows.append(f"| `{m.key}` | {kind} | {m.unit or '-'} | {m.help} |\n")
+    return "".join(rows)
+
+
+def _per_instance(c) -> str:
+    """Groups whose instances differ (nfs, nfsd): one section per instance."""
+    out = []
+    for inst, schema in c.reference().items():
+        where = f"host.{c.group}.{inst}.<key>" if inst is not None else f"host.{c.group}.<key>"
+        metrics = schema.metrics
+        if len(metrics) > 12 and len({(m.kind, m.unit) for m in metrics}) == 1:
+            m0 = metrics[0]
+            keys = ", ".join(f"`{m.key}`" for m in metrics)
+            out.append(f"\n`{where}`: {KIND[m0.kind]}, {m0.unit}, one per operation: {keys}.\n")
+        else:
+            out.append(f"\n`{where}`:\n\n{_table(metrics)}")
+    return "".join(out)
+
+
 def render(collectors: list[type[Collector]]) -> str:
     out = [HEADER]
     for c in collectors:
         out.append(f"\n## {c.name}: `host.{c.group}.*`\n\n{c.description}\n")
+        if hasattr(c, "reference"):
+            out.append(_per_instance(c))
+            continue
         if not c.metrics:
             continue
         where = f"`host.{c.group}.<instance>.<key>`; instance: {c.instances}" if c.instances \
             else f"`host.{c.group}.<key>`"
-        out.append(f"\nPaths: {where}.\n\n| key | kind | unit | meaning |\n|---|---|---|---|\n")
-        for m in c.metrics:
-            kind = KIND[m.kind]
-            if m.kind == COUNTER and not m.total:
-                kind += ", no _total"
-            unit = m.unit or "-"
-            out.append(f"| `{m.key}` | {kind} | {unit} | {m.help} |\n")
+        out.append(f"\nPaths: {where}.\n\n{_table(c.metrics)}")
     return "".join(out)
 
 

@@ -1,10 +1,10 @@
 """NFS client (/proc/net/rpc/nfs) and server (/proc/net/rpc/nfsd) call counts.
 
-Each line of the file is one instance with its own schema (``net``, ``rpc``,
-``rc``...; the server's thread count has none), and each NFS version is one
-instance whose keys are the operations the kernel counts (``v3.read``,
-``v4ops.putfh``), named as nfsstat names them. A kernel that counts more
-operations than the names known (``op<N>``) or fewer changes the instance's
+Each line of the file is one instance with its own schema (`net`, `rpc`,
+`rc`...; the server's thread count has none), and each NFS version is one
+instance whose keys are the operations the kernel counts (`v3.read`,
+`v4ops.putfh`), named as nfsstat names them. A kernel that counts more
+operations than the names known (`op<N>`) or fewer changes the instance's
 schema; the schema object stays the same while the layout does, so the rate
 engine keeps its history.
 
@@ -100,9 +100,9 @@ class _NfsBase(Collector):
 class Nfs(_NfsBase):
     name = group = "nfs"
     description = (
-        "NFS client RPC traffic and calls per operation (/proc/net/rpc/nfs): ``net`` "
-        "packets, ``rpc`` calls, retransmissions and credential refreshes, and ``v2``, "
-        "``v3``, ``v4`` calls per procedure, named as ``nfsstat`` names them. A version "
+        "NFS client RPC traffic and calls per operation (/proc/net/rpc/nfs): `net` "
+        "packets, `rpc` calls, retransmissions and credential refreshes, and `v2`, "
+        "`v3`, `v4` calls per procedure, named as `nfsstat` names them. A version "
         "the kernel does not count (no v2 client) is not sent."
     )
     source_path = "net/rpc/nfs"
@@ -141,11 +141,11 @@ class Nfsd(_NfsBase):
     name = group = "nfsd"
     description = (
         "NFS server (/proc/net/rpc/nfsd): reply cache, stale file handles, bytes read and "
-        "written, nfsd threads (``threads``, a gauge), RPC packets and calls, bad calls, "
-        "``v2`` and ``v3`` calls per procedure, ``v4`` null and compound calls, and "
-        "``v4ops`` operations (inside compounds) per NFSv4 opnum, named as ``nfsstat`` "
+        "written, nfsd threads (`threads`, a gauge), RPC packets and calls, bad calls, "
+        "`v2` and `v3` calls per procedure, `v4` null and compound calls, and "
+        "`v4ops` operations (inside compounds) per NFSv4 opnum, named as `nfsstat` "
         "names them; opnums beyond nfsstat's list are named after the kernel's enum, and "
-        "any later one ``op<N>``."
+        "any later one `op<N>`."
     )
     source_path = "net/rpc/nfsd"
     _op_instances = {

@@ -1,9 +1,9 @@
-"""dm-writeboost caches, from ``dmsetup status`` (one instance per dm name).
+"""dm-writeboost caches, from `dmsetup status` (one instance per dm name).
 
-Targets are discovered with ``dmsetup status --target writeboost`` every
-cycle, or read one by one with ``dmsetup status NAME`` when ``writeboost``
+Targets are discovered with `dmsetup status --target writeboost` every
+cycle, or read one by one with `dmsetup status NAME` when `writeboost`
 names the devices. dmsetup runs as an argv list with the configured
-``command_timeout``, never through a shell.
+`command_timeout`, never through a shell.
 
 Failures, and what each costs:
 - no dmsetup, or no writeboost target: :class:`Unavailable` at probe; the
@@ -32,7 +32,7 @@ DISCOVER = ("dmsetup", "status", "--target", "writeboost")
 
 
 def stat_key(i: int) -> str:
-    """Name of stat[i]: ``<read|write>_<hit|miss>_<buffer|nobuffer>_<full|partial>``."""
+    """Name of stat[i]: `<read|write>_<hit|miss>_<buffer|nobuffer>_<full|partial>`."""
     return "_".join((
         "write" if i & 8 else "read",
         "hit" if i & 4 else "miss",
@@ -151,8 +151,8 @@ def _first_line(text: str) -> str:
 class Writeboost(Collector):
     name = group = "writeboost"
     description = (
-        "dm-writeboost caches, one instance per dm name, from ``dmsetup status`` (every "
-        "writeboost target, or the devices ``writeboost`` names). Hit and miss counters "
+        "dm-writeboost caches, one instance per dm name, from `dmsetup status` (every "
+        "writeboost target, or the devices `writeboost` names). Hit and miss counters "
         "count I/Os per second, split by read/write, hit/miss, whether the block was on the "
         "RAM buffer and whether the I/O covered a whole 4 KiB cache block. The tunables the "
         "target reports are sent as gauges under their own names (v2.x: writeback_threshold, "
