@@ -13,9 +13,12 @@ Overflow drops the oldest lines and counts them.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import select
 import socket
+import struct
+import termios
 import threading
 import time
 from collections import deque
@@ -64,6 +67,14 @@ def parse_destination(text: str, default_port: int = 2003) -> Destination:
 
 def _count_lines(data: bytes) -> int:
     return data.count(b"\n")
+
+
+def _unacknowledged(sock: socket.socket) -> int:
+    """Bytes in the socket's send queue the peer has not acknowledged (SIOCOUTQ)."""
+    try:
+        return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0"))[0]
+    except OSError:
+        return 0
 
 
 def _send_all(sock: socket.socket, data: bytes) -> None:
@@ -134,7 +145,7 @@ class TcpSender:
         # Sent but maybe not read by Carbon: (sent at, data, lines), oldest first.
         self._recent: deque[tuple[float, bytes, int]] = deque()
         self._recent_bytes = 0
-        self._recent_floor = 0  # bytes the socket buffers may hold, learnt at connect
+        self._recent_floor = 0  # bytes our socket had not got acknowledged at the last send
 
         self._sock: Optional[socket.socket] = None
         self._dest_index: Optional[int] = None
@@ -306,8 +317,9 @@ class TcpSender:
         """Keep what was just sent for a resend; forget what is old and safely read (lock held).
 
         A batch is forgotten once it is older than ``resend_seconds`` and the
-        newer ones alone fill what the socket buffers can hold; never more
-        than ``resend_max_bytes`` are kept.
+        newer ones alone cover the bytes the socket still had unacknowledged
+        after the last send (a stalled Carbon); never more than
+        ``resend_max_bytes`` are kept.
         """
         now = self._clock()
         recent = self._recent
@@ -368,6 +380,7 @@ class TcpSender:
                 continue
             if token is not None:
                 self._spool.ack(token)
+            self._recent_floor = _unacknowledged(sock)
             with self._cond:
                 self._inflight = 0
                 self.sent += lines
@@ -479,10 +492,6 @@ class TcpSender:
                     socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, int(self.write_timeout * 1000)
                 )
             sock.settimeout(self.write_timeout)
-            # What our send buffer and Carbon's receive buffer may hold unread
-            # (Linux reports the doubled value it really allots).
-            self._recent_floor = sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) + \
-                sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
         except OSError:
             sock.close()
             raise
