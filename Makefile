@@ -4,8 +4,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= deploy/carbon-client.yaml
 # Debian packages the test suite drives for real (dstat to compare `top` with,
-# graphite-web and carbon-c-relay for the stack tests).
-TEST_DEBS := dstat graphite-web carbon-c-relay
+# graphite-web, carbon-c-relay, docker-compose and systemd-analyze for the
+# stack tests).
+TEST_DEBS := dstat graphite-web carbon-c-relay docker-compose systemd
 BENCH_DEBS := collectd-core
 
 .PHONY: run test venv test-venv system-deps bench docs install-service clean
@@ -49,6 +50,21 @@ bench: test-venv
 
 docs: venv
 	$(BIN)/python -m carbon_client.docs > docs/METRICS.md
+
+# As root: the agent in its own venv under /opt/carbon-client (the unit's
+# ExecStart), the hardened unit, and the example config unless one exists.
+# WRITEBOOST=1 adds the dmsetup drop-in. DESTDIR stages into a directory.
+# See docs/OPERATIONS.md.
+install-service:
+	test -x $(DESTDIR)/opt/carbon-client/bin/python || $(PYTHON) -m venv $(DESTDIR)/opt/carbon-client
+	$(DESTDIR)/opt/carbon-client/bin/pip install -q --upgrade .
+	install -D -m 0644 deploy/systemd/carbon-client.service $(DESTDIR)/etc/systemd/system/carbon-client.service
+	test -e $(DESTDIR)/etc/carbon-client/carbon-client.yaml || \
+	  install -D -m 0644 deploy/carbon-client.yaml $(DESTDIR)/etc/carbon-client/carbon-client.yaml
+	if [ "$(WRITEBOOST)" = 1 ]; then install -D -m 0644 deploy/systemd/carbon-client.service.d/writeboost.conf \
+	  $(DESTDIR)/etc/systemd/system/carbon-client.service.d/writeboost.conf; fi
+	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload && \
+	  echo "installed; start it with: systemctl enable --now carbon-client"; fi
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

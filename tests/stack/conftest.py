@@ -1,0 +1,312 @@
+"""The stack under test: real agents -> a real carbon-cache -> a real graphite-web.
+
+One session-scoped ``stack`` serves the dashboard and alert tests:
+
+- agent ``stackhost`` streams this machine's real /proc and /sys every second;
+- agent ``nfs-fixture`` reads a /proc tree holding the captured
+  net/rpc/nfs and net/rpc/nfsd files (tests/fixtures/procfs), whose counters
+  a thread keeps raising so rates are not all zero, and runs a stand-in
+  ``dmsetup`` (first on its PATH) that replays captured dm-writeboost status
+  lines with growing hit/miss counters for two devices;
+- synthetic ``ghost-*`` hosts written straight into Carbon give each alert
+  rule a case that must fire.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import pytest
+
+from tests.carbon_server import CarbonCache, carbon_cache_command
+from tests.conftest import FIXTURES, ROOT, require
+from tests.stack.graphite_web import GraphiteWeb, graphite_python
+
+MAIN_HOST = "stackhost"
+FIXTURE_HOST = "nfs-fixture"
+
+
+# Collector name -> its module in carbon_client/collectors/.
+MODULES = {"nfs": "nfs", "nfsd": "nfs", "writeboost": "writeboost"}
+
+
+def collector_missing(name: str) -> Optional[str]:
+    """Why a collector's dashboard cannot be checked yet, or None when its module exists."""
+    module = MODULES.get(name, name)
+    if importlib.util.find_spec(f"carbon_client.collectors.{module}") is None:
+        return f"carbon_client/collectors/{module}.py does not exist yet"
+    return None
+
+
+class AgentProcess:
+    """``carbon-client run`` as a subprocess, stopped with SIGTERM (flush, exit 0)."""
+
+    def __init__(self, args: list[str], log: Path, env: Optional[dict] = None) -> None:
+        self.args = [sys.executable, "-m", "carbon_client", "run", "--no-show", *args]
+        self.log_path = log
+        self.env = env
+        self.proc: Optional[subprocess.Popen] = None
+
+    def start(self) -> "AgentProcess":
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            self.args, stdout=self.log, stderr=subprocess.STDOUT, env=self.env, cwd=ROOT,
+            start_new_session=True,
+        )
+        return self
+
+    def stop(self) -> int:
+        if self.proc is None:
+            return 0
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        rc = self.proc.returncode
+        self.proc = None
+        self.log.close()
+        return rc
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+
+# -- the NFS fixture tree, with counters that move -----------------------------------
+
+NFS_FILES = ("net/rpc/nfs", "net/rpc/nfsd")
+
+
+def raise_counters(text: str, step: int) -> str:
+    """Every counter of an nfs/nfsd file multiplied by (10 + step) / 10.
+
+    Zero stays zero (so a captured retrans of 0 keeps a 0 % retransmission
+    rate); the op count leading each procN line and the ``th``/``ra``
+    lines (gauges and histograms) are left alone.
+    """
+    out = []
+    for line in text.splitlines():
+        tok = line.split()
+        if not tok or tok[0] in ("th", "ra"):
+            out.append(line)
+            continue
+        first = 2 if tok[0].startswith("proc") else 1
+        tok[first:] = [str(int(t) * (10 + step) // 10) if t.isdigit() else t for t in tok[first:]]
+        out.append(" ".join(tok))
+    return "\n".join(out) + "\n"
+
+
+class MovingNfs:
+    """Rewrites the copied nfs/nfsd files every half second (atomically)."""
+
+    def __init__(self, proc_root: Path) -> None:
+        self.root = proc_root
+        self.base = {rel: (FIXTURES / "procfs" / rel).read_text() for rel in NFS_FILES}
+        self.stop_event = threading.Event()
+        self.step = 0
+        self.write()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def write(self) -> None:
+        for rel, text in self.base.items():
+            dst = self.root / rel
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dst.with_suffix(".tmp")
+            tmp.write_text(raise_counters(text, self.step))
+            os.replace(tmp, dst)
+
+    def run(self) -> None:
+        while not self.stop_event.wait(0.5):
+            self.step += 1
+            self.write()
+
+    def start(self) -> "MovingNfs":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        if self.thread.is_alive():
+            self.thread.join(5)
+
+
+# -- a stand-in dmsetup ------------------------------------------------------------------
+
+DMSETUP = '''\
+#!{python}
+"""Stand-in dmsetup: replays captured writeboost status lines; counters grow per call."""
+import pathlib, sys
+
+state = pathlib.Path({state!r})
+n = int(state.read_text()) + 1 if state.exists() else 1
+state.write_text(str(n))
+DEVICES = {devices!r}
+
+
+def status(tokens):
+    tok = list(tokens)
+    # 10..25: the 16 hit/miss counters, 26: partial flushes (dm-writeboost writeboost_status()).
+    for i in range(10, 27):
+        tok[i] = str(int(tok[i]) * n)
+    return " ".join(tok)
+
+
+args = sys.argv[1:]
+if args == ["status", "--target", "writeboost"]:
+    for name, tokens in DEVICES:
+        print(name + ": " + status(tokens))
+elif len(args) == 2 and args[0] == "status":
+    found = [t for name, t in DEVICES if name == args[1]]
+    if not found:
+        sys.exit("Device does not exist.")
+    print(status(found[0]))
+else:
+    sys.exit("unsupported: " + " ".join(args))
+'''
+
+
+def writeboost_devices() -> list[tuple[str, list[str]]]:
+    """Two devices from real captures: ``wb.sample`` (v2.2.6 sample) and ``mylv`` (issue 141)."""
+    wb = FIXTURES / "writeboost"
+    sample = (wb / "dmsetup_status.sample.226.txt").read_text().split()
+    unprefixed = [line for line in (wb / "dmsetup_status.issue141.real.txt").read_text().splitlines()
+                  if line and not line.split()[0].endswith(":")]
+    return [("wb.sample", sample), ("mylv", unprefixed[0].split())]
+
+
+def install_dmsetup(bindir: Path, state: Path) -> Path:
+    bindir.mkdir(parents=True, exist_ok=True)
+    path = bindir / "dmsetup"
+    path.write_text(DMSETUP.format(python=sys.executable, state=str(state), devices=writeboost_devices()))
+    path.chmod(0o755)
+    return path
+
+
+# -- synthetic hosts for the alert rules ---------------------------------------------------
+
+
+def ghost_lines(now: int) -> list[str]:
+    """Series that must make each alert rule fire (10 s apart, like the agent's default)."""
+    recent = range(now - 660, now + 1, 10)
+    lines = []
+    for ts in range(now - 1200, now - 420, 10):  # silent for the last 7 minutes
+        lines.append(f"ghost-silent.carbon_client.cycle_ms 3 {ts}")
+    for ts in recent:
+        lines += [
+            f"ghost-dropping.carbon_client.cycle_ms 3 {ts}",
+            f"ghost-dropping.carbon_client.dropped 12.5 {ts}",
+            f"ghost-busy.disk.sdz.busy_percent 97 {ts}",
+            f"ghost-busy.disk.total.busy_percent 97 {ts}",
+            f"ghost-full.fs.data.used_percent 95.5 {ts}",
+            f"ghost-wb.writeboost.cache0.dirty_ratio 91 {ts}",
+            f"ghost-nfs.nfs.rpc.calls 200 {ts}",
+            f"ghost-nfs.nfs.rpc.retrans 9 {ts}",
+        ]
+    return lines
+
+
+def send_lines(port: int, lines: list[str]) -> None:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall("".join(line + "\n" for line in lines).encode())
+
+
+# -- the session's stack ---------------------------------------------------------------
+
+
+@dataclass
+class Stack:
+    cache: CarbonCache
+    web: GraphiteWeb
+    agents: list[AgentProcess]
+    hosts: dict[str, str] = field(default_factory=dict)  # role -> host component
+    writeboost: bool = False
+
+
+def wait_for(cache: CarbonCache, paths: list[str], agents: list[AgentProcess], timeout: float = 30) -> None:
+    """Until each path has at least 2 points (rates need two samples)."""
+    deadline = time.monotonic() + timeout
+    missing = list(paths)
+    while time.monotonic() < deadline:
+        missing = [p for p in missing if len(cache.points(p)) < 2]
+        if not missing:
+            return
+        for a in agents:
+            if a.proc is not None and a.proc.poll() is not None:
+                raise RuntimeError(f"agent exited {a.proc.returncode}: {a.output()}")
+        time.sleep(0.2)
+    logs = "\n".join(a.output() for a in agents)
+    raise RuntimeError(f"no points for {missing} after {timeout}s; agents said:\n{logs}")
+
+
+def settle(cache: CarbonCache, quiet: float = 1.5, timeout: float = 15) -> None:
+    """Until carbon has created every series' file (the count stops growing)."""
+    deadline = time.monotonic() + timeout
+    count, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        now = len(cache.metrics())
+        if now != count:
+            count, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    require(carbon_cache_command() is not None, "carbon-cache.py not installed (pip install carbon)")
+    require(graphite_python() is not None,
+            "graphite-web not installed (Debian package graphite-web; `make test` installs it as root)")
+    root = tmp_path_factory.mktemp("stack")
+    cache = CarbonCache(root / "carbon")
+    proc_root = root / "proc"
+    nfs = MovingNfs(proc_root)
+    writeboost = collector_missing("writeboost") is None
+    collectors = [c for c in ("nfs", "nfsd", "writeboost") if collector_missing(c) is None]
+    env = dict(os.environ)
+    if writeboost:
+        install_dmsetup(root / "bin", root / "dmsetup.calls")
+        env["PATH"] = f"{root / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    sys_root = root / "sys"
+    sys_root.mkdir()
+    carbon = f"--carbon=127.0.0.1:{cache.port}"
+    agents = [AgentProcess(["--interval=1", carbon, f"--hostname={MAIN_HOST}"], root / "agent-main.log")]
+    if collectors:
+        agents.append(AgentProcess(
+            ["--interval=1", carbon, f"--hostname={FIXTURE_HOST}", f"--proc-root={proc_root}",
+             f"--sys-root={sys_root}", f"--collectors={','.join(collectors)}"],
+            root / "agent-fixture.log", env=env,
+        ))
+    web = GraphiteWeb(root / "web", [cache.whisper_dir], [f"127.0.0.1:{cache.query_port}"])
+    try:
+        cache.start()
+        send_lines(cache.port, ghost_lines(int(time.time())))
+        nfs.start()
+        for a in agents:
+            a.start()
+        web.start()
+        sentinels = [f"{MAIN_HOST}.carbon_client.sent", f"{MAIN_HOST}.disk.total.busy_percent"]
+        if "nfs" in collectors:
+            sentinels += [f"{FIXTURE_HOST}.nfs.rpc.calls", f"{FIXTURE_HOST}.nfsd.io.read_bytes"]
+        if writeboost:
+            sentinels.append(f"{FIXTURE_HOST}.writeboost.wb_sample.read_hit_ratio")
+        wait_for(cache, sentinels, agents)
+        settle(cache)
+        yield Stack(cache, web, agents, {"main": MAIN_HOST, "fixture": FIXTURE_HOST}, writeboost)
+    finally:
+        for a in agents:
+            a.stop()
+        nfs.stop()
+        web.stop()
+        cache.stop()

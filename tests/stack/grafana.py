@@ -1,0 +1,182 @@
+"""Reading the provisioned dashboards and alert rules the way Grafana uses them.
+
+Grafana's Graphite datasource replaces ``$var`` / ``${var}`` in a target, a
+multi-value variable as a glob ``{a,b}``, and sends the result to graphite-web's
+/render; a query variable lists /metrics/find (or /metrics/expand for
+``expand(...)``) and keeps what its regex matches (the first capture group
+when there is one). These helpers do the same so the tests can drive a real
+graphite-web with exactly what the dashboards would send.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Callable, Iterator, Optional
+
+import yaml
+
+from tests.conftest import ROOT
+
+GRAFANA = ROOT / "deploy" / "grafana"
+DASHBOARD_DIR = GRAFANA / "dashboards"
+ALERTS_FILE = GRAFANA / "provisioning" / "alerting" / "carbon-client.yaml"
+DATASOURCE_UID = "graphite"
+
+_VAR = re.compile(r"\$\{(\w+)(?::[\w-]+)?\}|\$(\w+)|\[\[(\w+)\]\]")
+
+
+def dashboards() -> dict[str, dict]:
+    """file stem -> parsed dashboard."""
+    return {p.stem: json.loads(p.read_text()) for p in sorted(DASHBOARD_DIR.glob("*.json"))}
+
+
+def panels(dash: dict) -> Iterator[dict]:
+    """Every panel but rows, including those inside collapsed rows."""
+    for p in dash.get("panels", []):
+        if p.get("type") == "row":
+            yield from p.get("panels", [])
+        else:
+            yield p
+
+
+def targets(dash: dict) -> Iterator[tuple[dict, dict]]:
+    for p in panels(dash):
+        for t in p.get("targets", []):
+            yield p, t
+
+
+def variables(dash: dict) -> list[dict]:
+    return dash.get("templating", {}).get("list", [])
+
+
+def variables_used(text: str) -> set[str]:
+    return {next(g for g in m.groups() if g) for m in _VAR.finditer(text)}
+
+
+def interpolate(text: str, values: dict[str, str]) -> str:
+    def sub(m: re.Match) -> str:
+        name = next(g for g in m.groups() if g)
+        if name not in values:
+            raise KeyError(f"variable ${name} is not defined (in {text!r})")
+        return values[name]
+
+    return _VAR.sub(sub, text)
+
+
+def js_regex(text: str) -> Optional[re.Pattern]:
+    """A variable's ``/pattern/flags`` as a Python pattern (None when empty)."""
+    if not text:
+        return None
+    m = re.fullmatch(r"/(.*)/([gimsuy]*)", text, re.S)
+    if m is None:
+        return re.compile(text)
+    flags = re.I if "i" in m.group(2) else 0
+    return re.compile(m.group(1), flags)
+
+
+def apply_regex(options: list[str], regex: str) -> list[str]:
+    rx = js_regex(regex)
+    if rx is None:
+        return list(options)
+    out = []
+    for o in options:
+        m = rx.search(o)
+        if m is None:
+            continue
+        value = m.group(1) if rx.groups else o
+        if value not in out:
+            out.append(value)
+    return out
+
+
+def glob(values: list[str]) -> str:
+    """A multi-value variable as Grafana's Graphite datasource formats it."""
+    return values[0] if len(values) == 1 else "{" + ",".join(values) + "}"
+
+
+def resolve(dash: dict, host: str, find: Callable[[str], list[str]],
+            expand: Callable[[str], list[str]]) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Variable values as Grafana would set them, with ``host`` chosen and the others on All.
+
+    Returns (values, options): what each variable became, and what its query listed.
+    """
+    values: dict[str, str] = {}
+    options: dict[str, list[str]] = {}
+    for v in variables(dash):
+        name = v["name"]
+        if v["type"] in ("textbox", "constant", "custom"):
+            values[name] = v.get("query", "")
+            continue
+        assert v["type"] == "query", f"{name}: unexpected variable type {v['type']}"
+        q = interpolate(v["query"], values)
+        m = re.fullmatch(r"expand\((.*)\)", q)
+        listed = expand(m.group(1)) if m else find(q)
+        opts = options[name] = apply_regex(listed, v.get("regex", ""))
+        if name == "host":
+            values[name] = host
+        else:
+            values[name] = glob(opts) if opts else ""
+    return values, options
+
+
+# -- what a Graphite target reads ------------------------------------------------------
+
+_PATH_CHARS = re.compile(r"[A-Za-z0-9_\-*?.{}\[\]$:]")
+
+
+def path_expressions(target: str) -> list[str]:
+    """The series path globs in a Graphite target (function names, numbers and strings skipped)."""
+    out: list[str] = []
+    word = ""
+    depth = 0
+    quote = ""
+    for ch in target + " ":
+        if quote:
+            if ch == quote:
+                quote = ""
+            continue
+        if ch in "'\"":
+            quote = ch
+            word = ""
+            continue
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        if _PATH_CHARS.match(ch) or (ch == "," and depth > 0):
+            word += ch
+            continue
+        if ch != "(" and word and ("." in word or "*" in word) and not re.fullmatch(r"-?[\d.]+", word):
+            out.append(word)
+        word = ""
+    return out
+
+
+def glob_regex(pattern: str) -> re.Pattern:
+    """A Graphite path glob as a regex over whole paths."""
+    out = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "*":
+            out.append("[^.]*")
+        elif ch == "?":
+            out.append("[^.]")
+        elif ch == "{":
+            j = pattern.index("}", i)
+            out.append("(?:" + "|".join(glob_regex(p).pattern[:-2] for p in pattern[i + 1:j].split(",")) + ")")
+            i = j
+        elif ch == "[":
+            j = pattern.index("]", i)
+            out.append(pattern[i:j + 1])
+            i = j
+        else:
+            out.append(re.escape(ch))
+        i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def alert_rules() -> list[dict]:
+    doc = yaml.safe_load(ALERTS_FILE.read_text())
+    return [r for g in doc["groups"] for r in g["rules"]]
