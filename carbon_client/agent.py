@@ -159,6 +159,13 @@ class Agent:
     def enabled(self) -> list[str]:
         return [s.collector.name for s in self.slots if s.enabled]
 
+    def collector(self, name: str) -> Optional[Collector]:
+        return next((s.collector for s in self.slots if s.collector.name == name), None)
+
+    def unavailable(self) -> dict[str, str]:
+        """Collectors disabled because their source is missing, and why."""
+        return {s.collector.name: s.last_reason for s in self.slots if not s.enabled}
+
     # -- health ---------------------------------------------------------------
 
     def _agent_stats(self) -> dict:

@@ -733,17 +733,17 @@ class Top:
 
     def _blocks(self, groups: list[str], agent, frame: Frame, raw: dict) -> list[Block]:
         a = self.args
-        slots = {s.collector.name: s for s in agent.slots}
+        unavailable = agent.unavailable()
+        known = set(agent.enabled) | set(unavailable)
         blocks = []
         for g in groups:
             cname = COLLECTOR[g]
-            slot = slots.get(cname)
             flag = "--" + g
-            if slot is None:
+            if cname not in known:
                 self.err.write(f"carbon-client top: {flag}: no {cname} collector in this carbon-client\n")
                 continue
-            if not slot.enabled:
-                self.err.write(f"carbon-client top: {flag}: not available: {slot.last_reason}\n")
+            if cname in unavailable:
+                self.err.write(f"carbon-client top: {flag}: not available: {unavailable[cname]}\n")
                 continue
             if cname not in frame.sampled:
                 self.err.write(f"carbon-client top: {flag}: the {cname} collector failed to read\n")
@@ -751,7 +751,7 @@ class Top:
             if g == "cpu":
                 blocks.append(cpu_block())
             elif g == "disk":
-                disks = self._disks(frame, raw, slot.collector)
+                disks = self._disks(frame, raw, agent.collector(cname))
                 blocks.append(disk_block(disks, [self._disk_instance(d, frame) for d in disks]))
             elif g == "net":
                 blocks.append(net_block(self._nics(frame, raw)))
