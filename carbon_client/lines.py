@@ -1,18 +1,30 @@
-"""Carbon plaintext lines: ``path value timestamp\\n``.
+"""Carbon plaintext lines: ``path value timestamp\n``.
 
 :func:`build_line` is the one definition of a line. :class:`LineFormatter`
-renders a whole group per cycle with a per-instance template built once from
-``build_line``'s rules, so the hot path is one ``str.format`` per instance.
+renders a whole group per cycle. Lines of one instance share a prefix
+(``host.net.eth0.``); for every distinct set of suffixes (``rx_bytes``...) it
+compiles, once, a function whose body is a single f-string with every line in
+``build_line``'s format, so the per-cycle work is one call per instance, and a
+thousand NICs share one small function that stays in the CPU's caches.
+
+Values: rates and derived values (always floats) are written with 12
+significant digits, which keeps far more precision than any of them carries
+and costs a third of Python's shortest round-trip repr; gauges and cumulative
+totals are written exactly (an int as an int).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from operator import itemgetter
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
 from carbon_client.naming import Layout
 from carbon_client.sampling import BOTH, RAW, Sampled, Sampler
+
+RATE_FORMAT = ".12g"
+_SAFE_PATH = re.compile(r"[A-Za-z0-9_.\-]+")
 
 
 def check_path(path: str) -> str:
@@ -21,32 +33,52 @@ def check_path(path: str) -> str:
     return path
 
 
-def format_value(value: float) -> str:
+def format_value(value: float, spec: str = "") -> str:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"value must be an int or a float, not {type(value).__name__}")
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"value must be finite, not {value!r}")
-    return str(value)
+    return format(value, spec) if spec and isinstance(value, float) else str(value)
 
 
-def build_line(path: str, value: float, timestamp: int) -> str:
+def build_line(path: str, value: float, timestamp: int, spec: str = "") -> str:
     """One Carbon plaintext line (graphyte build_message's checks)."""
-    return f"{check_path(path)} {format_value(value)} {int(timestamp)}\n"
+    return f"{check_path(path)} {format_value(value, spec)} {int(timestamp)}\n"
+
+
+def _compile(suffixes: tuple[str, ...], slots: tuple[int, ...], specs: tuple[str, ...]) -> Callable:
+    """``render(prefix, values, ts_text) -> str`` for lines ``prefix + suffix``."""
+    body = "".join(
+        f"{{p}}{x} {{v[{i}]:{spec}}} {{t}}\\n" if spec else f"{{p}}{x} {{v[{i}]}} {{t}}\\n"
+        for x, i, spec in zip(suffixes, slots, specs)
+    )
+    namespace: dict = {}
+    exec(f'def render(p, v, t):\n    return f"{body}"\n', namespace)  # noqa: S102 - plain names only
+    return namespace["render"]
 
 
 class _Plan:
-    """How one (group, instance) renders: which slots, under which paths."""
+    """How one (group, instance) renders: which slots, under which paths, in which format."""
 
-    __slots__ = ("paths", "slots", "scales", "pick", "template", "schema")
+    __slots__ = ("paths", "slots", "specs", "scales", "pick", "schema", "covers", "prefix", "shape",
+                 "render")
 
-    def __init__(self, entries: list[tuple[int, str, float]], schema) -> None:
+    def __init__(self, entries: list[tuple[int, str, float, str]], schema, width: int) -> None:
         self.schema = schema
         self.slots = tuple(e[0] for e in entries)
         self.paths = tuple(check_path(e[1]) for e in entries)
+        self.specs = tuple(e[3] for e in entries)
         self.scales = tuple(e[2] for e in entries) if any(e[2] != 1.0 for e in entries) else None
         self.pick = itemgetter(*self.slots) if len(self.slots) > 1 else None
-        n = len(entries)
-        self.template = "".join(f"{p} {{{i}}} {{{n}}}\n" for i, p in enumerate(self.paths))
+        # Every slot of the values is sent: a None anywhere means a line to leave out.
+        self.covers = sorted(self.slots) == list(range(width))
+        # Compiled rendering needs plain paths with one common prefix.
+        self.prefix = self.shape = self.render = None
+        heads = {p.rpartition(".")[0] for p in self.paths}
+        if self.scales is None and len(heads) == 1 and all(_SAFE_PATH.fullmatch(p) for p in self.paths):
+            self.prefix = heads.pop() + "."
+            n = len(self.prefix)
+            self.shape = (tuple(p[n:] for p in self.paths), self.slots, self.specs)
 
 
 class LineFormatter:
@@ -56,6 +88,7 @@ class LineFormatter:
         self.layout = layout
         self.counters = counters
         self._plans: dict[tuple[str, Optional[str]], _Plan] = {}
+        self._shapes: dict[tuple, Callable] = {}  # compiled renderers by (suffixes, slots, specs)
 
     def _plan(self, group: str, instance: Optional[str], sampler: Sampler, schema) -> _Plan:
         entries = []
@@ -65,20 +98,23 @@ class LineFormatter:
                 continue
             p = self.layout.path(group, instance, m.key)
             if p is not None:
-                entries.append((i, p[0], p[1]))
+                entries.append((i, p[0], p[1], RATE_FORMAT if m.kind != "gauge" else ""))
+        width = len(schema.metrics)
         if self.counters in (RAW, BOTH) or self.layout.needs_totals:
-            base = len(schema.metrics)
-            for j, m in enumerate(sampler.total_metrics(schema)):
+            totals = sampler.total_metrics(schema)
+            for j, m in enumerate(totals):
                 p = self.layout.path(group, instance, m.key + "_total")
                 if p is not None:
-                    entries.append((base + j, p[0], p[1]))
-        return _Plan(entries, schema)
+                    entries.append((width + j, p[0], p[1], ""))
+            width += len(totals)
+        return _Plan(entries, schema, width)
 
     def render(self, group: str, sampler: Sampler, sampled: Sampled, timestamp: int, out: list) -> int:
         """Append the group's lines to ``out``; return how many lines."""
         plans = self._plans
         totals = sampled.totals
         schemas = sampled.schemas
+        ts = str(int(timestamp))
         count = 0
         for inst, values in sampled.values.items():
             key = (group, inst)
@@ -86,21 +122,30 @@ class LineFormatter:
             schema = schemas[inst]
             if plan is None or plan.schema is not schema:
                 plan = plans[key] = self._plan(group, inst, sampler, schema)
-            if not plan.slots:
+                if plan.shape is not None:
+                    fn = self._shapes.get(plan.shape)
+                    if fn is None:
+                        fn = self._shapes[plan.shape] = _compile(*plan.shape)
+                    plan.render = fn
+            slots = plan.slots
+            if not slots:
                 continue
             vec = values + totals[inst] if totals is not None and inst in totals else values
-            if plan.pick is not None:
-                picked = plan.pick(vec)
-            else:
-                picked = (vec[plan.slots[0]],)
-            if plan.scales is None and None not in picked:
-                out.append(plan.template.format(*picked, timestamp))
-                count += len(picked)
-                continue
-            scales = plan.scales or (1.0,) * len(picked)
-            for path, v, s in zip(plan.paths, picked, scales):
+            render = plan.render
+            if render is not None:
+                if plan.covers:
+                    complete = None not in vec
+                else:
+                    complete = None not in (plan.pick(vec) if plan.pick is not None else (vec[slots[0]],))
+                if complete:
+                    out.append(render(plan.prefix, vec, ts))
+                    count += len(slots)
+                    continue
+            scales = plan.scales or (1.0,) * len(slots)
+            for path, i, s, spec in zip(plan.paths, slots, scales, plan.specs):
+                v = vec[i]
                 if v is not None:
-                    out.append(build_line(path, v * s if s != 1.0 else v, timestamp))
+                    out.append(build_line(path, v * s if s != 1.0 else v, timestamp, spec))
                     count += 1
         return count
 

@@ -124,9 +124,9 @@ def test_zero_elapsed_time_gives_no_rates():
 
 
 @pytest.mark.parametrize("mode,expected", [
-    ("rate", {"h.fake.a.ops 2.0 60", "h.fake.a.bytes 1024.0 60", "h.fake.a.depth 5 60",
-              "h.fake.a.bytes_per_op 512.0 60", "h.fake.a.busy 0.0 60"}),
-    ("raw", {"h.fake.a.depth 5 60", "h.fake.a.bytes_per_op 512.0 60", "h.fake.a.busy 0.0 60",
+    ("rate", {"h.fake.a.ops 2 60", "h.fake.a.bytes 1024 60", "h.fake.a.depth 5 60",
+              "h.fake.a.bytes_per_op 512 60", "h.fake.a.busy 0 60"}),
+    ("raw", {"h.fake.a.depth 5 60", "h.fake.a.bytes_per_op 512 60", "h.fake.a.busy 0 60",
              "h.fake.a.ops_total 12 60", "h.fake.a.bytes_total 3072 60"}),
 ], ids=["rate", "raw"])
 def test_rendered_lines(mode, expected):

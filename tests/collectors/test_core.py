@@ -232,7 +232,7 @@ def test_net_rates_default_selection_and_physical_total(root):
     lines = []
     LineFormatter(DefaultLayout("h"), "rate").render("net", s, out, 0, lines)
     text = "".join(lines)
-    assert "h.net.flannel_1.rx_bytes 4.0 0\n" in text
+    assert "h.net.flannel_1.rx_bytes 4 0\n" in text
     assert "h.net.lo." not in text
 
 

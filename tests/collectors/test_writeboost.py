@@ -321,7 +321,7 @@ def test_no_io_in_the_interval_has_no_hit_ratio(dmsetup):
 def test_counters_both_sends_raw_totals(dmsetup):
     c, s, sampled = two_samples(dmsetup, counters="both")
     paths = render(s, sampled, "both")
-    assert paths["h.writeboost.wb_sample.read_hits"] == "20.0"
+    assert paths["h.writeboost.wb_sample.read_hits"] == "20"
     assert paths["h.writeboost.wb_sample.read_hits_total"] == str(25 + 39 + 1)
     assert paths["h.writeboost.wb_sample.write_misses_total"] == str(15 + 6767)
     assert paths["h.writeboost.wb_sample.write_hit_buffer_partial_total"] == "55"
