@@ -3,19 +3,49 @@
 from __future__ import annotations
 
 import re
+from typing import Collection, Optional
 
 from parsers._common import ParseError
 
 _LINE = re.compile(r"^([^:\s]+):[ \t]*([0-9]+)(?:[ \t]+(kB))?[ \t]*$", re.M | re.A)
 
 
-def parse_meminfo(text: str) -> dict[str, int]:
+def _lookup(text: str, keys: Collection[str]) -> dict[str, int]:
+    out = {}
+    for key in keys:
+        if text.startswith(key + ":"):
+            at = 0
+        else:
+            at = text.find("\n" + key + ":")
+            if at < 0:
+                continue
+            at += 1
+        end = text.find("\n", at)
+        line = text[at:end] if end >= 0 else text[at:]
+        m = _LINE.fullmatch(line)
+        if m is None:
+            raise ParseError(f"meminfo: {line!r}: expected 'Key: value [kB]'")
+        try:
+            out[key] = int(m.group(2)) * 1024 if m.group(3) else int(m.group(2))
+        except ValueError as exc:
+            raise ParseError(f"meminfo: {line!r}: {exc}") from None
+    return out
+
+
+def parse_meminfo(text: str, keys: Optional[Collection[str]] = None) -> dict[str, int]:
     """Every ``Key: value [kB]`` line, kB converted to bytes.
 
     Keys are kept as the kernel prints them (``MemTotal``, ``Active(anon)``);
     lines without a unit (``HugePages_Total``) are counts. Which keys exist
     depends on the kernel (MemAvailable is 3.14+), so the record is a dict.
+    With ``keys``, only those lines are looked up and checked (the file has
+    some 55 lines and the agent wants 15 of them); keys the kernel does not
+    print are absent.
     """
+    if keys is not None:
+        if not text.strip():
+            raise ParseError("meminfo: empty")
+        return _lookup(text, keys)
     found = _LINE.findall(text)
     nonblank = [ln for ln in text.splitlines() if ln.strip()]
     if len(found) != len(nonblank):

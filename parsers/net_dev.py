@@ -40,17 +40,26 @@ def parse_net_dev(text: str, on_error: OnError = None) -> list[NetDev]:
     character, U+0085 or U+2028 included.
     """
     out: list[NetDev] = []
+    append = out.append
+    new = tuple.__new__
     for line in text.split("\n"):
+        name, sep, rest = line.rpartition(":")
+        f = rest.split()
+        if len(f) == 16 and sep:
+            name = name.strip(" ")
+            # int() takes '+1', '1_0' and non-ASCII digits: no such line is a kernel's.
+            if name and rest.isascii() and "_" not in rest and "+" not in rest and "-" not in rest:
+                try:
+                    append(new(NetDev, (name, *map(int, f))))
+                    continue
+                except ValueError:
+                    pass
         if ("|" in line and ":" not in line) or not line.strip():
             continue
-        name, sep, rest = line.rpartition(":")
-        name = name.strip(" ")
-        f = rest.split()
-        if not sep or not name or len(f) != 16:
-            report(on_error, ParseError(f"net/dev: {line!r}: expected 'name: ' and 16 counters"))
-            continue
         try:
-            out.append(NetDev(name, *uints("net/dev", line, f)))
+            if not sep or not name.strip(" ") or len(f) != 16:
+                raise ParseError(f"net/dev: {line!r}: expected 'name: ' and 16 counters")
+            append(NetDev(name.strip(" "), *uints("net/dev", line, f)))
         except ParseError as err:
             report(on_error, err)
     return out

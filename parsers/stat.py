@@ -46,7 +46,9 @@ class Stat:
 _SCALARS = ("intr", "ctxt", "btime", "processes", "procs_running", "procs_blocked", "softirq")
 
 
-def parse_stat(text: str) -> Stat:
+def parse_stat(text: str, per_cpu: bool = True) -> Stat:
+    """The aggregate cpu line, every cpuN line (unless ``per_cpu`` is false:
+    a 128-core host has 128 of them), and the scalar lines."""
     cpu: CpuTimes | None = None
     cpus: dict[str, CpuTimes] = {}
     scalars: dict[str, int] = {}
@@ -58,6 +60,8 @@ def parse_stat(text: str) -> Stat:
             continue
         tag = head[0]
         if tag.startswith("cpu"):
+            if not per_cpu and tag != "cpu":
+                continue
             fields = line.split()
             if not 5 <= len(fields) <= 11:
                 raise ParseError(f"stat: {line!r}: expected 4 to 10 cpu time fields")
@@ -88,3 +92,8 @@ def parse_stat(text: str) -> Stat:
         procs_blocked=scalars.get("procs_blocked", 0),  # 2.5.45+
         softirq=scalars.get("softirq", 0),  # 2.6.31+
     )
+
+
+def parse_stat_totals(text: str) -> Stat:
+    """:func:`parse_stat` without the per-CPU lines (``cpus`` is empty)."""
+    return parse_stat(text, per_cpu=False)

@@ -8,10 +8,21 @@ from typing import Optional, Sequence
 from carbon_client.metrics import Collector, Raw, Unavailable, counter, derived, gauge
 from parsers.loadavg import parse_loadavg
 from parsers.meminfo import parse_meminfo
-from parsers.stat import CpuTimes, parse_stat
+from parsers.stat import CpuTimes, parse_stat, parse_stat_totals
 from parsers.vmstat import parse_vmstat
 
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+# The meminfo lines memory and swap use: looked up, not the whole file parsed.
+MEMINFO_KEYS = (
+    "MemTotal", "MemFree", "MemAvailable", "Buffers", "Cached", "SwapCached", "Active",
+    "Inactive", "SwapTotal", "SwapFree", "Dirty", "Writeback", "Shmem", "SReclaimable",
+    "SUnreclaim",
+)
+
+
+def _meminfo(text: str) -> dict[str, int]:
+    return parse_meminfo(text, MEMINFO_KEYS)
 
 
 class Load(Collector):
@@ -47,11 +58,11 @@ class Cpu(Collector):
     metrics = tuple(derived(s, "%", f"time spent in {s}, percent") for s in _CPU_STATES)
 
     def read(self) -> Raw:
-        st = self.source.parsed("stat", parse_stat)
+        per_core = getattr(self.options, "cpu_per_core", False)
+        st = self.source.parsed("stat", parse_stat if per_core else parse_stat_totals)
         out = {"total": st.cpu[:8]}
-        if getattr(self.options, "cpu_per_core", False):
-            for name, times in st.cpus.items():
-                out[name] = times[:8]
+        for name, times in st.cpus.items():
+            out[name] = times[:8]
         return out
 
     def derive(self, values: list, rates: Optional[Sequence[float]]) -> None:
@@ -80,7 +91,7 @@ class System(Collector):
     )
 
     def read(self) -> Raw:
-        st = self.source.parsed("stat", parse_stat)
+        st = self.source.parsed("stat", parse_stat_totals)
         return {None: (st.ctxt, st.intr, st.softirq, st.processes, st.procs_running, st.procs_blocked)}
 
 
@@ -114,7 +125,7 @@ class Memory(Collector):
     )
 
     def read(self) -> Raw:
-        m = self.source.parsed("meminfo", parse_meminfo)
+        m = self.source.parsed("meminfo", _meminfo)
         g = m.get
         total, free, buffers, cached = g("MemTotal", 0), g("MemFree", 0), g("Buffers", 0), g("Cached", 0)
         sreclaim = g("SReclaimable", 0)
@@ -146,7 +157,7 @@ class Swap(Collector):
     )
 
     def read(self) -> Raw:
-        m = self.source.parsed("meminfo", parse_meminfo)
+        m = self.source.parsed("meminfo", _meminfo)
         total, free = m.get("SwapTotal", 0), m.get("SwapFree", 0)
         return {None: (total, free, max(0, total - free), m.get("SwapCached", 0))}
 

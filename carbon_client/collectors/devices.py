@@ -101,6 +101,10 @@ class Disk(Collector):
         self._known: dict[tuple[str, int, int], Optional[tuple[str, bool]]] = {}
         self._members: set[str] = set()
         self._errors = _LineErrors("diskstats")
+        self._ids: list = []
+        self._names: list[str] = []
+        self._keep: list[int] = []
+        self._skip: Optional[set[str]] = None
 
     def _classify(self, d: DiskStats) -> Optional[tuple[str, bool]]:
         """(instance name, counts towards total) or None when not selected."""
@@ -125,23 +129,42 @@ class Disk(Collector):
         return name, member
 
     def read(self) -> Raw:
-        disks = parse_diskstats(self.source.read_proc("diskstats"), self._errors)
+        # Lines of devices not reported (loop, ram, partitions...) are not even converted.
+        disks = parse_diskstats(self.source.read_proc("diskstats"), self._errors, skip=self._skip)
         self._errors.end()
-        known, fresh = self._known, {}
-        out = {}
-        members = set()
-        for d in disks:
-            key = (d.name, d.major, d.minor)
+        ids = [(d[2], d[0], d[1]) for d in disks]
+        if ids != self._ids:
+            self._select(disks, ids)
+            if len(self._names) != len(disks):
+                # New devices this cycle that are not reported: keep only the others.
+                return {n: disks[i][3:20] for n, i in zip(self._names, self._keep)}
+        return {n: d[3:20] for n, d in zip(self._names, disks)}
+
+    def _select(self, disks: list, ids: list) -> None:
+        """The devices changed: classify new ones, forget gone ones.
+
+        Devices not reported stay known (and skipped) by name: their lines are
+        not parsed, so whether they are still there is not known.
+        """
+        known = self._known
+        fresh = {key: None for key, info in known.items() if info is None}
+        names, keep, members = [], [], set()
+        for i, (d, key) in enumerate(zip(disks, ids)):
             info = known[key] if key in known else self._classify(d)
             fresh[key] = info
             if info is None:
                 continue
-            out[info[0]] = d[3:20]
+            names.append(info[0])
+            keep.append(i)
             if info[1]:
                 members.add(info[0])
         self._known = fresh
+        self._names = names
+        self._keep = keep
         self._members = members
-        return out
+        self._skip = {key[0] for key, info in fresh.items() if info is None} or None
+        # What the next read returns when nothing changed: the reported devices.
+        self._ids = [key for key in ids if fresh[key] is not None]
 
     def in_aggregate(self, instance: Optional[str]) -> bool:
         return instance in self._members
@@ -164,6 +187,7 @@ _NET_DEFAULT_SKIP = ("lo",)
 _NET_NOT_IN_TOTAL = re.compile(r"^(lo|bond\d+|.+\.\d+)$")
 _NET_FIELDS = ("rx_bytes", "tx_bytes", "rx_packets", "tx_packets", "rx_errs", "tx_errs", "rx_drop", "tx_drop")
 _NET_INDEX = [NetDev._fields.index(f) for f in _NET_FIELDS]
+_NAME = itemgetter(0)
 
 
 class Net(Collector):
@@ -197,6 +221,9 @@ class Net(Collector):
         self._members: set[str] = set()
         self._errors = _LineErrors("net/dev")
         self._pick = itemgetter(*_NET_INDEX)
+        self._names: list[str] = []
+        self._keep: Optional[list[int]] = None
+        self._kept: list[str] = []
 
     def _classify(self, name: str) -> Optional[bool]:
         """Counts towards total, or None when not selected."""
@@ -212,22 +239,31 @@ class Net(Collector):
     def read(self) -> Raw:
         nics = parse_net_dev(self.source.read_proc("net/dev"), self._errors)
         self._errors.end()
+        names = list(map(_NAME, nics))
+        if names != self._names:
+            self._select(names)
+        if self._keep is not None:
+            nics = [nics[i] for i in self._keep]
+            names = self._kept
+        return dict(zip(names, map(self._pick, nics)))
+
+    def _select(self, names: list[str]) -> None:
+        """The interfaces changed: classify new ones, forget gone ones."""
         known, fresh = self._known, {}
-        pick = self._pick
-        out = {}
-        members = set()
-        for n in nics:
-            name = n[0]
+        keep, members = [], set()
+        for i, name in enumerate(names):
             member = known[name] if name in known else self._classify(name)
             fresh[name] = member
             if member is None:
                 continue
-            out[name] = pick(n)
+            keep.append(i)
             if member:
                 members.add(name)
         self._known = fresh
+        self._names = names
+        self._keep = keep if len(keep) < len(names) else None
+        self._kept = [names[i] for i in keep]
         self._members = members
-        return out
 
     def in_aggregate(self, instance: Optional[str]) -> bool:
         return instance in self._members
