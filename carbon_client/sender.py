@@ -148,6 +148,12 @@ class TcpSender:
         self._recent_floor = 0  # bytes our socket had not got acknowledged at the last send
 
         self._sock: Optional[socket.socket] = None
+        # Held by whoever writes to or replaces the socket: the sending thread,
+        # or put() sending a batch directly when nothing is waiting.
+        self._send_lock = threading.Lock()
+        self._generation = 0  # bumped at every new connection
+        # The rest of a batch put() could only send in part: (rest, lines, generation).
+        self._rest: Optional[tuple[bytes, int, int]] = None
         self._dest_index: Optional[int] = None
         self._connected_at = 0.0
         self._ever_connected = False
@@ -167,10 +173,24 @@ class TcpSender:
         return self
 
     def put(self, data: bytes, lines: Optional[int] = None) -> None:
-        """Queue complete lines; never blocks on the network or the disk."""
+        """Queue complete lines; never blocks on the network or the disk.
+
+        When nothing is waiting and the socket is idle, the batch is written
+        at once without blocking (MSG_DONTWAIT): a cycle's lines fit the
+        socket buffer, and the sending thread need not wake up for them.
+        """
         if not data:
             return
         n = _count_lines(data) if lines is None else lines
+        # Not while on a fallback destination: the thread checks for the first one.
+        if (self._sock is not None and self._dest_index == 0 and not self._queued
+                and not self._inflight and self._rest is None and not (self._spool is not None and self._spool)
+                and self._send_lock.acquire(blocking=False)):
+            try:
+                if self._send_now(data, n):
+                    return
+            finally:
+                self._send_lock.release()
         with self._cond:
             self._queue.append((data, n))
             self._queued += n
@@ -178,6 +198,29 @@ class TcpSender:
             self._cond.notify()
             if self._spool is not None and self._queued > self.spill_at:
                 self._wake.set()  # the sending thread spills to disk
+
+    def _send_now(self, data: bytes, n: int) -> bool:
+        """Write ``data`` without blocking (send lock held); False to queue it instead."""
+        sock = self._sock
+        if sock is None or self._peer_closed(sock):
+            return False
+        try:
+            k = sock.send(data, socket.MSG_DONTWAIT)
+        except OSError:
+            return False  # the sending thread finds out what is wrong and reconnects
+        with self._cond:
+            if k == len(data):
+                self.sent += n
+            else:
+                # Part of a line is on the wire: the rest must follow on this
+                # connection before anything else. Should the connection die
+                # first, the whole batch comes back with the resend window.
+                self._rest = (data[k:], n, self._generation)
+                self._inflight += n
+                self._cond.notify()
+            self._remember([(data, n)])
+        self._recent_floor = _unacknowledged(sock)
+        return True
 
     def _trim(self) -> None:
         """Drop the oldest lines while over the limit (lock held)."""
@@ -349,7 +392,7 @@ class TcpSender:
         self._trim()
 
     def _has_work(self) -> bool:
-        if self._queue:
+        if self._queue or self._rest is not None:
             return True
         return self._spool is not None and bool(self._spool) and not self._closing
 
@@ -364,12 +407,16 @@ class TcpSender:
             sock = self._ensure_connected()
             if sock is None:  # aborted while waiting for a connection
                 return
+            if self._rest is not None:
+                self._finish_rest(sock)
+                continue
             with self._cond:
                 taken, lines, token = self._take()
             if not taken:
                 continue
             try:
-                _send_all(sock, b"".join([b for b, _ in taken]) if len(taken) > 1 else taken[0][0])
+                with self._send_lock:
+                    _send_all(sock, b"".join([b for b, _ in taken]) if len(taken) > 1 else taken[0][0])
             except OSError as exc:
                 with self._cond:
                     if token is None:
@@ -385,6 +432,25 @@ class TcpSender:
                 self._inflight = 0
                 self.sent += lines
                 self._remember(taken)
+
+    def _finish_rest(self, sock: socket.socket) -> None:
+        """Send the rest of a batch put() began, if its connection still stands."""
+        with self._cond:
+            rest, self._rest = self._rest, None
+        if rest is None:
+            return
+        data, n, generation = rest
+        try:
+            if generation == self._generation:
+                with self._send_lock:
+                    _send_all(sock, data)
+                with self._cond:
+                    self.sent += n
+        except OSError as exc:
+            self._lost(exc)
+        finally:
+            with self._cond:
+                self._inflight -= n
 
     def _maybe_spill(self) -> None:
         """Move the oldest lines from memory to the spool once memory passes ``spill_at``."""
@@ -498,7 +564,9 @@ class TcpSender:
         return sock
 
     def _connected(self, sock: socket.socket, index: int) -> None:
-        self._sock = sock
+        with self._send_lock:
+            self._sock = sock
+            self._generation += 1
         self._dest_index = index
         self._connected_at = self._clock()
         if self._ever_connected:
@@ -532,7 +600,8 @@ class TcpSender:
             self._requeue_recent()
 
     def _disconnect(self) -> None:
-        sock, self._sock = self._sock, None
+        with self._send_lock:
+            sock, self._sock = self._sock, None
         if sock is not None:
             try:
                 sock.close()

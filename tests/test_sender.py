@@ -210,3 +210,37 @@ def test_udp_through_graphyte_cuts_datagrams_at_line_ends():
     rx.close()
     assert got == data
     assert u.sent == 30
+
+
+def test_direct_send_when_idle_and_a_partial_write_is_finished_in_order():
+    srv = LineServer(mode="slow", slow_bytes=1 << 20, slow_every=0.01).start()
+    s = sender(srv, buffer_lines=2_000_000)
+    s.put(batch(0, 3))  # connects (the thread), then later puts may go out directly
+    srv.wait_lines(3)
+    big = [batch(ts, 400_000) for ts in range(1, 3)]  # ~9 MB each: more than a socket takes at once
+    for b in big:
+        s.put(b)
+    got = srv.wait_lines(3 + 800_000, timeout=60)
+    s.close()
+    srv.stop()
+    assert len(got) == 3 + 800_000
+    assert set(got) == {line for b in [batch(0, 3)] + big for line in b.decode().splitlines()}
+    assert srv.connections == 1
+    assert s.dropped == 0
+
+
+def test_direct_send_skips_the_thread_for_a_cycle_that_fits(monkeypatch):
+    srv = LineServer().start()
+    s = sender(srv)
+    s.put(batch(0))
+    srv.wait_lines(10)
+    woken = []
+    real = s._take
+    monkeypatch.setattr(s, "_take", lambda: (woken.append(1), real())[1])
+    for ts in range(1, 6):
+        s.put(batch(ts))
+    got = srv.wait_lines(60)
+    s.close()
+    srv.stop()
+    assert len(got) == 60
+    assert woken == []  # written by put() itself
