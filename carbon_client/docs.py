@@ -32,6 +32,8 @@ keeps `[A-Za-z0-9_-]`; any other character becomes `_`.
 def _table(metrics) -> str:
     rows = ["| key | kind | unit | meaning |\n|---|---|---|---|\n"]
     for m in metrics:
+        if not m.send:
+            continue
         kind = KIND[m.kind]
         if m.kind == COUNTER and not m.total:
             kind += ", no _total"
@@ -44,7 +46,7 @@ def _per_instance(c) -> str:
     out = []
     for inst, schema in c.reference().items():
         where = f"host.{c.group}.{inst}.<key>" if inst is not None else f"host.{c.group}.<key>"
-        metrics = schema.metrics
+        metrics = [m for m in schema.metrics if m.send]
         if len(metrics) > 12 and len({(m.kind, m.unit) for m in metrics}) == 1:
             m0 = metrics[0]
             keys = ", ".join(f"`{m.key}`" for m in metrics)

@@ -94,7 +94,7 @@ class LineFormatter:
         entries = []
         send_rates = self.counters != RAW
         for i, m in enumerate(schema.metrics):
-            if m.kind == "counter" and not send_rates:
+            if not m.send or (m.kind == "counter" and not send_rates):
                 continue
             p = self.layout.path(group, instance, m.key)
             if p is not None:
@@ -103,6 +103,8 @@ class LineFormatter:
         if self.counters in (RAW, BOTH) or self.layout.needs_totals:
             totals = sampler.total_metrics(schema)
             for j, m in enumerate(totals):
+                if not m.send:
+                    continue
                 p = self.layout.path(group, instance, m.key + "_total")
                 if p is not None:
                     entries.append((width + j, p[0], p[1], ""))

@@ -29,9 +29,14 @@ class Metric:
         multiplied by ``scale``; with ``--counters raw|both`` the cumulative
         raw value times ``scale`` goes to ``<key>_total`` when ``total``.
     gauge: raw field ``field`` multiplied by ``scale``.
-    derived: computed by the collector's ``derive`` from the other values.
-    ``agg`` says how the group's aggregate instance (``total``) combines
-    instances: "sum", "max" or "derive" (recomputed by ``derive``).
+    derived: the Python expression ``expr``, over the keys of the metrics
+        declared before it (their values) and the raw fields (a counter
+        field is its per-second rate, a gauge field its value); None, or a
+        division by zero, means no value this interval. The engine compiles
+        every schema's metrics into one function (sampling.py).
+    The aggregate instance (``total``) is computed from the members' summed
+    fields like any instance; ``agg="max"`` instead takes the largest
+    member's value. ``send=False`` keeps a metric as a helper for others.
     """
 
     key: str
@@ -42,6 +47,8 @@ class Metric:
     field: Optional[str] = None
     total: bool = True
     agg: str = "sum"
+    expr: Optional[str] = None
+    send: bool = True
 
     @property
     def source(self) -> str:
@@ -56,9 +63,8 @@ def gauge(key: str, unit: str, help: str, **kw: Any) -> Metric:
     return Metric(key, GAUGE, unit, help, **kw)
 
 
-def derived(key: str, unit: str, help: str, **kw: Any) -> Metric:
-    kw.setdefault("agg", "derive")
-    return Metric(key, DERIVED, unit, help, total=False, **kw)
+def derived(key: str, unit: str, help: str, expr: str, **kw: Any) -> Metric:
+    return Metric(key, DERIVED, unit, help, total=False, expr=expr, **kw)
 
 
 Raw = Mapping[Optional[str], Sequence[float]]
@@ -131,14 +137,6 @@ class Collector:
 
     def read(self) -> Raw:
         raise NotImplementedError
-
-    def derive(self, values: list, rates: Optional[Sequence[float]]) -> None:
-        """Fill the derived slots of ``values`` (aligned with the schema's metrics).
-
-        ``rates`` holds the per-second rate of every counter field (in
-        ``Schema.counter_fields`` order), or None on a first sample or after a
-        reset.
-        """
 
     def in_aggregate(self, instance: Optional[str]) -> bool:
         """Whether ``instance`` counts towards the aggregate instance."""

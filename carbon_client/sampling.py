@@ -8,11 +8,12 @@ no rates for that interval: never a negative value or a spike.
 
 from __future__ import annotations
 
+import ast
 from itertools import chain, repeat
 from operator import itemgetter, mul, sub
 from typing import Optional, Sequence
 
-from carbon_client.metrics import COUNTER, DERIVED, GAUGE, Collector, Metric, Raw, Schema
+from carbon_client.metrics import COUNTER, GAUGE, Collector, Metric, Raw, Schema
 
 RATE, RAW, BOTH = "rate", "raw", "both"
 COUNTER_MODES = (RATE, RAW, BOTH)
@@ -33,28 +34,78 @@ def _getter(positions: Sequence[int], width: int = -1):
     return itemgetter(*positions)
 
 
-def _compile(recipes: list[tuple[str, int, float]], with_rates: bool):
-    """A function building one instance's values list from its rates and raw tuple.
+# Functions a derived metric's expression may call.
+_EXPR_BUILTINS = frozenset(("min", "max", "abs", "round", "float", "int"))
 
-    Generated once per collector (as namedtuple does), so the per-instance
-    work is one list display instead of a loop over recipes.
-    """
-    items = []
-    for kind, pos, scale in recipes:
-        if kind == COUNTER and with_rates:
-            items.append(f"r[{pos}]" if scale == 1.0 else f"r[{pos}] * {scale!r}")
-        elif kind == GAUGE:
-            items.append(f"c[{pos}]" if scale == 1.0 else f"(None if c[{pos}] is None else c[{pos}] * {scale!r})")
+
+class _Rewrite(ast.NodeTransformer):
+    """Names in a derived metric's expression -> the step function's locals."""
+
+    def __init__(self, metric: Metric, known: dict, rated: set, fields: dict, counters: dict) -> None:
+        self.metric, self.known, self.rated = metric, known, rated
+        self.fields, self.counters = fields, counters
+        self.uses_rates = False
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        name = node.id
+        if name in self.known:
+            self.uses_rates |= self.known[name] in self.rated
+            new = ast.Name(self.known[name], ast.Load())
+        elif name in self.counters:
+            self.uses_rates = True
+            new = ast.parse(f"r[{self.counters[name]}]", mode="eval").body
+        elif name in self.fields:
+            new = ast.parse(f"c[{self.fields[name]}]", mode="eval").body
+        elif name in _EXPR_BUILTINS:
+            return node
         else:
-            items.append("None")
-    if with_rates and all(k == COUNTER and p == i and s == 1.0 for i, (k, p, s) in enumerate(recipes)):
-        body = "r"  # every metric is its counter's rate, in order (net)
-    else:
-        body = "[" + ", ".join(items) + "]"
-    src = f"def assemble(r, c):\n    return {body}\n" if with_rates else f"def assemble(c):\n    return {body}\n"
+            raise ValueError(f"derived metric {self.metric.key!r}: unknown name {name!r} in {self.metric.expr!r}")
+        return ast.copy_location(new, node)
+
+
+def _compile(schema: Schema):
+    """``step(r, c)`` and ``first(c)``: one instance's values from its rates and raw tuple.
+
+    Generated once per schema (as namedtuple does): every counter, gauge and
+    derived expression of the schema in one function, so an instance costs
+    one call. ``first`` is for an instance without rates (first sample, or
+    after a reset): counters, and derived values that need them, are None.
+    """
+    fields = {f: i for i, f in enumerate(schema.fields)}
+    counters = {f: j for j, f in enumerate(schema.counter_fields)}
+    known: dict[str, str] = {}
+    rated: set[str] = set()
+    step, first = [], []
+    for i, m in enumerate(schema.metrics):
+        local = f"m{i}"
+        if m.kind == COUNTER:
+            e = f"r[{counters[m.source]}]" + (f" * {m.scale!r}" if m.scale != 1.0 else "")
+            step.append(f"    {local} = {e}")
+            first.append(f"    {local} = None")
+            rated.add(local)
+        elif m.kind == GAUGE:
+            at = fields[m.source]
+            e = f"c[{at}]" if m.scale == 1.0 else f"(None if c[{at}] is None else c[{at}] * {m.scale!r})"
+            step.append(f"    {local} = {e}")
+            first.append(f"    {local} = {e}")
+        else:
+            rewrite = _Rewrite(m, known, rated, fields, counters)
+            e = ast.unparse(rewrite.visit(ast.parse(m.expr, mode="eval")))
+            guarded = [f"    try:\n        {local} = {e}", "    except (TypeError, ZeroDivisionError):",
+                       f"        {local} = None"]
+            step.extend(guarded)
+            if rewrite.uses_rates:
+                rated.add(local)
+                first.append(f"    {local} = None")
+            else:
+                first.extend(guarded)
+        known[m.key] = local
+    values = "[" + ", ".join(f"m{i}" for i in range(len(schema.metrics))) + "]"
+    src = ("def step(r, c):\n" + "\n".join(step) + f"\n    return {values}\n"
+           "def first(c):\n" + "\n".join(first) + f"\n    return {values}\n")
     namespace: dict = {}
-    exec(src, namespace)  # noqa: S102 - source built above from numbers only
-    return namespace["assemble"]
+    exec(src, namespace)  # noqa: S102 - generated from the declarations
+    return namespace["step"], namespace["first"]
 
 
 def _rates(cur: tuple, prev: Optional[tuple], per_s: float) -> Optional[list]:
@@ -97,26 +148,17 @@ class Sampled:
 class _Compiled:
     """What the engine precomputes for one schema."""
 
-    __slots__ = ("schema", "cget", "assemble", "assemble_first", "has_derived",
-                 "total_metrics", "tget", "tscale", "width")
+    __slots__ = ("schema", "cget", "step", "first", "maxed", "total_metrics", "tget", "tscale",
+                 "width")
 
     def __init__(self, schema: Schema) -> None:
         fields = schema.fields
         cfields = schema.counter_fields
         self.schema = schema
         self.cget = _getter([fields.index(f) for f in cfields], len(fields))
-        cindex = {f: i for i, f in enumerate(cfields)}
-        recipes = []
-        for m in schema.metrics:
-            if m.kind == COUNTER:
-                recipes.append((COUNTER, cindex[m.source], m.scale))
-            elif m.kind == GAUGE:
-                recipes.append((GAUGE, fields.index(m.source), m.scale))
-            else:
-                recipes.append((DERIVED, 0, 1.0))
-        self.has_derived = any(m.kind == DERIVED for m in schema.metrics)
-        self.assemble = _compile(recipes, with_rates=True)
-        self.assemble_first = _compile(recipes, with_rates=False)
+        self.step, self.first = _compile(schema)
+        # Metrics whose aggregate is the largest member's value, not a recomputation.
+        self.maxed = tuple(i for i, m in enumerate(schema.metrics) if m.agg == "max")
         self.total_metrics = tuple(m for m in schema.metrics if m.kind == COUNTER and m.total)
         self.tget = _getter([fields.index(m.source) for m in self.total_metrics], len(fields))
         self.tscale = tuple(m.scale for m in self.total_metrics)
@@ -179,14 +221,8 @@ class Sampler:
         else:
             prev = dict(zip(prev_keys, prev_rows))
             rates_rows = [_rates(r, prev.get(k), per_s) for k, r in zip(keys, rows)]
-        assemble, first = comp.assemble, comp.assemble_first
-        values = [first(c) if r is None else assemble(r, c) for r, c in zip(rates_rows, curs)]
-        rates_out = {}
-        if comp.has_derived:
-            derive = collector.derive
-            for v, r in zip(values, rates_rows):
-                derive(v, r)
-            rates_out = dict(zip(keys, rates_rows))
+        step, first = comp.step, comp.first
+        values = [first(c) if r is None else step(r, c) for r, c in zip(rates_rows, curs)]
         values_out = dict(zip(keys, values))
         schemas = dict.fromkeys(keys, comp.schema)
         totals = None
@@ -196,14 +232,13 @@ class Sampler:
                       for k, c in zip(keys, curs)} if comp.total_metrics else {}
         agg = collector.aggregate
         if agg is not None and values_out:
-            self._aggregate(agg, values_out, schemas, rates_out, totals)
+            self._aggregate(agg, raw, values_out, schemas, dict(zip(keys, rates_rows)), totals)
         return Sampled(values_out, totals, schemas)
 
     def _update_multi(self, raw: Raw, per_s: float) -> Sampled:
         prev = self._prev
         collector = self.collector
         schema_of = collector.schema
-        derive = collector.derive
         want_totals = self.want_totals
         new_prev = {}
         values_out = {}
@@ -225,11 +260,8 @@ class Sampler:
                 d = list(map(sub, cc, p[0]))
                 if not d or min(d) >= 0:
                     rates = list(map(mul, d, repeat(per_s, len(d))))
-            values = comp.assemble(rates, cur) if rates is not None else comp.assemble_first(cur)
-            if comp.has_derived:
-                derive(values, rates)
-                rates_out[inst] = rates
-            values_out[inst] = values
+            values_out[inst] = comp.step(rates, cur) if rates is not None else comp.first(cur)
+            rates_out[inst] = rates
             schemas[inst] = schema
             if want_totals and comp.total_metrics:
                 totals[inst] = [
@@ -238,33 +270,42 @@ class Sampler:
         self._prev = new_prev
         agg = collector.aggregate
         if agg is not None and values_out:
-            self._aggregate(agg, values_out, schemas, rates_out, totals)
+            self._aggregate(agg, raw, values_out, schemas, rates_out, totals)
         return Sampled(values_out, totals, schemas)
 
-    def _aggregate(self, name: str, values_out: dict, schemas: dict, rates_out: dict,
+    def _aggregate(self, name: str, raw: Raw, values_out: dict, schemas: dict, rates_out: dict,
                    totals: Optional[dict]) -> None:
-        """Combine member instances into ``name`` (groups with one schema only)."""
+        """Add instance ``name``: the members' fields summed, then every metric computed from
+        them as for any instance (groups with one schema only).
+
+        Rates are summed over the members that have one this interval (a device
+        just plugged in has none yet); ``agg="max"`` metrics take the largest
+        member's value instead (the busiest disk).
+        """
         member = self.collector.in_aggregate
         insts = [i for i in values_out if member(i)]
         if not insts:
             return
-        schema = schemas[insts[0]]
-        metrics = schema.metrics
-        out = []
-        for m, col in zip(metrics, zip(*(values_out[i] for i in insts))):
-            if None in col:
-                col = [v for v in col if v is not None]
-            if not col or m.agg == "derive":
-                out.append(None)
-            else:
-                out.append(max(col) if m.agg == "max" else sum(col))
-        if self.compiled(schema).has_derived:
-            rows = [rates_out[i] for i in insts if rates_out.get(i) is not None]
-            rates = [sum(c) for c in zip(*rows)] if rows else None
-            filled = list(out)
-            self.collector.derive(filled, rates)
-            out = [f if m.agg == "derive" else o for m, o, f in zip(metrics, out, filled)]
+        comp = self.compiled(schemas[insts[0]])
+        summed = [_sum(col) for col in zip(*(raw[i] for i in insts))]
+        rows = [rates_out[i] for i in insts if rates_out.get(i) is not None]
+        if rows:
+            out = comp.step([sum(c) for c in zip(*rows)], summed)
+        else:
+            out = comp.first(summed)
+        for at in comp.maxed:
+            col = [v for v in (values_out[i][at] for i in insts) if v is not None]
+            out[at] = max(col) if col else None
         values_out[name] = out
-        schemas[name] = schema
+        schemas[name] = comp.schema
         if totals is not None and all(i in totals for i in insts):
             totals[name] = [sum(c) for c in zip(*(totals[i] for i in insts))]
+
+
+def _sum(column: Sequence) -> Optional[float]:
+    """Sum of a field over members, None when no member has it."""
+    if None in column:
+        column = [v for v in column if v is not None]
+        if not column:
+            return None
+    return sum(column)

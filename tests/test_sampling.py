@@ -19,8 +19,8 @@ class Fake(Collector):
         counter("ops", "1/s", "operations"),
         counter("bytes", "B/s", "bytes", field="bytes_", scale=512),
         gauge("depth", "", "queue depth"),
-        derived("bytes_per_op", "B", "bytes per operation"),
-        derived("busy", "%", "busy percent", agg="max"),
+        derived("bytes_per_op", "B", "bytes per operation", "bytes / ops if ops else 0.0"),
+        derived("busy", "%", "busy percent", "busy_ms / 10.0", agg="max"),  # busy_ms: a field's rate
     )
 
     def __init__(self):
@@ -30,13 +30,6 @@ class Fake(Collector):
 
     def read(self):
         return self.raw
-
-    def derive(self, values, rates):
-        if rates is None:
-            return
-        ops, nbytes = values[0], values[1]
-        values[3] = nbytes / ops if ops else 0.0
-        values[4] = rates[2] / 10.0  # busy_ms per second -> percent
 
     def in_aggregate(self, instance):
         return instance not in self.excluded
@@ -154,3 +147,59 @@ def test_lines_skip_missing_values_and_sanitize_instances():
     assert "web_01.fake.flannel_1.depth 2 10\n" in text
     assert "web_01.fake.eth_0.depth 3 10\n" in text
     assert ".ops " not in text  # first sample: no rate lines at all
+
+
+def test_helper_metrics_are_computed_but_not_sent():
+    class Hidden(Collector):
+        name = group = "hid"
+        fields = ("a", "b")
+        counters = frozenset(fields)
+        metrics = (
+            counter("a", "1/s", "a", send=False),
+            counter("b", "1/s", "b", send=False),
+            derived("share", "%", "a of a+b", "100.0 * a / (a + b) if a + b else None"),
+        )
+
+        def read(self):
+            return self.raw
+
+    c = Hidden(None)
+    s = Sampler(c)
+    c.raw = {None: (0, 0)}
+    s.update(c.read(), 0.0)
+    c.raw = {None: (30, 10)}
+    out = s.update(c.read(), 1.0)
+    assert out.values[None] == [30.0, 10.0, 75.0]
+    lines = []
+    LineFormatter(DefaultLayout("h"), "both").render("hid", s, out, 5, lines)
+    assert "".join(lines) == "h.hid.share 75 5\n"
+
+
+@pytest.mark.parametrize("expr,fragment", [
+    ("nosuch * 2", "unknown name 'nosuch'"),
+    ("__import__('os')", "unknown name '__import__'"),
+])
+def test_a_derived_expression_may_only_name_metrics_fields_and_a_few_builtins(expr, fragment):
+    class Bad(Collector):
+        name = group = "bad"
+        fields = ("a",)
+        metrics = (gauge("a", "", "a"), derived("x", "", "x", expr))
+
+    with pytest.raises(ValueError, match=fragment):
+        Sampler(Bad(None))
+
+
+def test_a_derived_value_without_its_inputs_is_not_sent():
+    class Div(Collector):
+        name = group = "div"
+        fields = ("a", "b")
+        metrics = (gauge("a", "", "a"), gauge("b", "", "b"), derived("q", "", "a/b", "a / b"))
+
+        def read(self):
+            return self.raw
+
+    c = Div(None)
+    c.raw = {None: (1, 0)}
+    assert Sampler(c).update(c.read(), 0.0).values[None] == [1, 0, None]  # ZeroDivisionError
+    c.raw = {None: (None, 2)}
+    assert Sampler(c).update(c.read(), 0.0).values[None] == [None, 2, None]  # TypeError

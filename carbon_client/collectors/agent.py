@@ -32,7 +32,8 @@ class AgentHealth(Collector):
         gauge("destination", "", "which destination is in use: 1 for the first, 2 for the second... 0 for none"),
         gauge("cycle_ms", "ms", "time the last collection cycle took"),
         counter("skipped", "1/s", "ticks skipped because a cycle overran the interval"),
-        derived("cpu_percent", "%", "the agent's own CPU use, percent of one core"),
+        counter("cpu_percent", "%", "the agent's own CPU use, percent of one core",
+                field="cpu_seconds", scale=100.0, total=False),
         gauge("rss_bytes", "B", "the agent's resident memory"),
     )
 
@@ -60,10 +61,6 @@ class AgentHealth(Collector):
             s["sent"], s["dropped"], s["resent"], s["reconnects"], s["buffered"], s["spooled"],
             s["connected"], s["destination"], s["cycle_ms"], s["skipped"], t.user + t.system, self._rss(),
         )}
-
-    def derive(self, values: list, rates: Optional[Sequence[float]]) -> None:
-        if rates is not None:
-            values[10] = rates[5] * 100.0
 
 
 class CollectorHealth(Collector):

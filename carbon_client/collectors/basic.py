@@ -55,7 +55,14 @@ class Cpu(Collector):
     source_path = "stat"
     fields = _CPU_STATES
     counters = frozenset(_CPU_STATES)
-    metrics = tuple(derived(s, "%", f"time spent in {s}, percent") for s in _CPU_STATES)
+    metrics = (
+        # ticks per second in each state, and their sum: helpers, not sent
+        *(counter(f"ticks_{s}", "1/s", f"{s} ticks", field=s, total=False, send=False) for s in _CPU_STATES),
+        derived("ticks", "1/s", "ticks of every state", " + ".join(f"ticks_{s}" for s in _CPU_STATES),
+                send=False),
+        *(derived(s, "%", f"time spent in {s}, percent", f"100.0 * ticks_{s} / ticks if ticks > 0 else None")
+          for s in _CPU_STATES),
+    )
 
     def read(self) -> Raw:
         per_core = getattr(self.options, "cpu_per_core", False)
@@ -64,15 +71,6 @@ class Cpu(Collector):
         for name, times in st.cpus.items():
             out[name] = times[:8]
         return out
-
-    def derive(self, values: list, rates: Optional[Sequence[float]]) -> None:
-        if rates is None:
-            return
-        total = sum(rates)
-        if total <= 0:
-            return
-        k = 100.0 / total
-        values[:] = [r * k for r in rates]
 
 
 class System(Collector):
@@ -121,7 +119,7 @@ class Memory(Collector):
         gauge("writeback", "B", "Writeback: being written back now"),
         gauge("active", "B", "Active"),
         gauge("inactive", "B", "Inactive"),
-        derived("used_percent", "%", "used / total * 100"),
+        derived("used_percent", "%", "used / total * 100", "used * 100.0 / total if total else 0.0"),
     )
 
     def read(self) -> Raw:
@@ -138,9 +136,6 @@ class Memory(Collector):
             g("SUnreclaim", 0), g("Dirty", 0), g("Writeback", 0), g("Active", 0), g("Inactive", 0),
         )}
 
-    def derive(self, values: list, rates: Optional[Sequence[float]]) -> None:
-        total, used = values[0], values[3]
-        values[13] = used * 100.0 / total if total else 0.0
 
 
 class Swap(Collector):
@@ -153,7 +148,8 @@ class Swap(Collector):
         gauge("free", "B", "SwapFree"),
         gauge("used", "B", "SwapTotal - SwapFree"),
         gauge("cached", "B", "SwapCached: swapped out and back in, still in swap"),
-        derived("used_percent", "%", "used / total * 100 (0 without swap)"),
+        derived("used_percent", "%", "used / total * 100 (0 without swap)",
+                "used * 100.0 / total if total else 0.0"),
     )
 
     def read(self) -> Raw:
@@ -161,8 +157,6 @@ class Swap(Collector):
         total, free = m.get("SwapTotal", 0), m.get("SwapFree", 0)
         return {None: (total, free, max(0, total - free), m.get("SwapCached", 0))}
 
-    def derive(self, values: list, rates: Optional[Sequence[float]]) -> None:
-        values[4] = values[2] * 100.0 / values[0] if values[0] else 0.0
 
 
 class Paging(Collector):

@@ -84,12 +84,16 @@ class Disk(Collector):
         counter("read_time", "ms/s", "time spent reading, summed over requests", field="read_ms"),
         counter("write_time", "ms/s", "time spent writing, summed over requests", field="write_ms"),
         counter("io_time", "ms/s", "time the device had I/O in flight", field="io_ms"),
-        derived("busy_percent", "%", "percent of time with I/O in flight (iostat %util)", agg="max"),
+        derived("busy_percent", "%", "percent of time with I/O in flight (iostat %util)",
+                "min(100.0, io_time * 0.1)", agg="max"),
         counter("avg_queue", "", "average requests in flight (iostat aqu-sz)",
                 field="weighted_io_ms", scale=0.001, total=False),
-        derived("await", "ms", "average time per completed request, queueing included"),
-        derived("read_await", "ms", "average time per completed read"),
-        derived("write_await", "ms", "average time per completed write"),
+        derived("await", "ms", "average time per completed request, queueing included",
+                "(read_time + write_time) / (reads + writes) if reads + writes > 0 else 0.0"),
+        derived("read_await", "ms", "average time per completed read",
+                "read_time / reads if reads > 0 else 0.0"),
+        derived("write_await", "ms", "average time per completed write",
+                "write_time / writes if writes > 0 else 0.0"),
         gauge("in_progress", "", "requests in flight now"),
         counter("discards", "1/s", "discards completed (4.18+)"),
         counter("discard_bytes", "B/s", "bytes discarded (4.18+)", field="sectors_discarded", scale=512),
@@ -168,18 +172,6 @@ class Disk(Collector):
 
     def in_aggregate(self, instance: Optional[str]) -> bool:
         return instance in self._members
-
-    def derive(self, values: list, rates: Optional[Sequence[float]]) -> None:
-        if rates is None:
-            return
-        reads, writes, read_time, write_time, io_time = (
-            values[0], values[1], values[6], values[7], values[8]
-        )
-        values[9] = min(100.0, io_time * 0.1)
-        ops = reads + writes
-        values[11] = (read_time + write_time) / ops if ops > 0 else 0.0
-        values[12] = read_time / reads if reads > 0 else 0.0
-        values[13] = write_time / writes if writes > 0 else 0.0
 
 
 _NET_DEFAULT_SKIP = ("lo",)

@@ -33,7 +33,8 @@ class Filesystems(Collector):
         gauge("size", "B", "filesystem size"),
         gauge("used", "B", "bytes used"),
         gauge("free", "B", "bytes available to unprivileged users"),
-        derived("used_percent", "%", "used / (used + free) * 100, as df prints Use%"),
+        derived("used_percent", "%", "used / (used + free) * 100, as df prints Use%",
+                "used * 100.0 / (used + free) if used + free else 0.0"),
         gauge("inodes_total", "", "inodes in the filesystem"),
         gauge("inodes_used", "", "inodes in use"),
         gauge("inodes_free", "", "inodes available to unprivileged users"),
@@ -81,7 +82,3 @@ class Filesystems(Collector):
                 st.f_files, st.f_files - st.f_ffree, st.f_favail,
             )
         return out
-
-    def derive(self, values: list, rates: Optional[Sequence[float]]) -> None:
-        used, free = values[1], values[2]
-        values[3] = used * 100.0 / (used + free) if used + free else 0.0

@@ -83,18 +83,15 @@ _FIXED_METRICS: tuple[Metric, ...] = (
     counter("write_misses", "1/s", "writes to blocks not cached (sum of the 4 write_miss_* counters)"),
     *(counter(STAT_KEYS[i], "1/s", _stat_help(i)) for i in range(NR_STATS)),
     counter("nr_partial_flushes", "1/s", "segments flushed before they were full"),
-    derived("read_hit_ratio", "%", "read_hits / (read_hits + read_misses) over the interval"),
-    derived("write_hit_ratio", "%", "write_hits / (write_hits + write_misses) over the interval"),
-    derived("dirty_ratio", "%", "nr_dirty_cache_blocks / nr_cache_blocks * 100"),
-    derived("writeback_lag", "segments", "current_id - last_writeback_id: segments not yet written back"),
+    derived("read_hit_ratio", "%", "read_hits / (read_hits + read_misses) over the interval",
+            "read_hits * 100.0 / (read_hits + read_misses) if read_hits + read_misses > 0 else None"),
+    derived("write_hit_ratio", "%", "write_hits / (write_hits + write_misses) over the interval",
+            "write_hits * 100.0 / (write_hits + write_misses) if write_hits + write_misses > 0 else None"),
+    derived("dirty_ratio", "%", "nr_dirty_cache_blocks / nr_cache_blocks * 100",
+            "nr_dirty_cache_blocks * 100.0 / nr_cache_blocks if nr_cache_blocks else None"),
+    derived("writeback_lag", "segments", "current_id - last_writeback_id: segments not yet written back",
+            "current_id - last_writeback_id"),
 )
-# Slots of the values list that derive() reads and fills.
-_I = {m.key: i for i, m in enumerate(_FIXED_METRICS)}
-_NR_CACHE, _NR_DIRTY, _CUR, _WB = (
-    _I["nr_cache_blocks"], _I["nr_dirty_cache_blocks"], _I["current_id"], _I["last_writeback_id"]
-)
-_RH, _RM, _WH, _WM = (_I[k] for k in SUMS)
-_RHR, _WHR, _DR, _LAG = (_I[k] for k in ("read_hit_ratio", "write_hit_ratio", "dirty_ratio", "writeback_lag"))
 
 # The tunables v2.0.0 .. v2.2.18 report (the documented default schema).
 V2_TUNABLES = (
@@ -267,13 +264,3 @@ class Writeboost(Collector):
             out[inst] = raw_tuple(st, tunables)
         self._schema_of = schema_of
         return out
-
-    def derive(self, values: list, rates: Optional[Sequence[float]]) -> None:
-        nr_cache, dirty = values[_NR_CACHE], values[_NR_DIRTY]
-        values[_DR] = dirty * 100.0 / nr_cache if nr_cache else None
-        values[_LAG] = values[_CUR] - values[_WB]
-        if rates is None:
-            return
-        rh, rm, wh, wm = values[_RH], values[_RM], values[_WH], values[_WM]
-        values[_RHR] = rh * 100.0 / (rh + rm) if rh + rm > 0 else None
-        values[_WHR] = wh * 100.0 / (wh + wm) if wh + wm > 0 else None
