@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+from itertools import repeat
 from operator import itemgetter
 from typing import Callable, Iterable, Optional
 
@@ -46,14 +47,21 @@ def build_line(path: str, value: float, timestamp: int, spec: str = "") -> str:
     return f"{check_path(path)} {format_value(value, spec)} {int(timestamp)}\n"
 
 
-def _compile(suffixes: tuple[str, ...], slots: tuple[int, ...], specs: tuple[str, ...]) -> Callable:
-    """``render(prefix, values, ts_text) -> str`` for lines ``prefix + suffix``."""
+def _compile(suffixes: tuple[str, ...], slots: tuple[int, ...], specs: tuple[str, ...],
+             flat: bool = False) -> Callable:
+    """``render(prefix, values, ts_text) -> str`` for lines ``prefix + suffix``.
+
+    With ``flat``, ``render(prefix, offset, values, ts_text)`` reads the values
+    of one instance at ``offset`` in the flat values of its whole group.
+    """
+    at = (lambda i: f"v[o + {i}]" if i else "v[o]") if flat else (lambda i: f"v[{i}]")
     body = "".join(
-        f"{{p}}{x} {{v[{i}]:{spec}}} {{t}}\\n" if spec else f"{{p}}{x} {{v[{i}]}} {{t}}\\n"
+        f"{{p}}{x} {{{at(i)}:{spec}}} {{t}}\\n" if spec else f"{{p}}{x} {{{at(i)}}} {{t}}\\n"
         for x, i, spec in zip(suffixes, slots, specs)
     )
+    args = "p, o, v, t" if flat else "p, v, t"
     namespace: dict = {}
-    exec(f'def render(p, v, t):\n    return f"{body}"\n', namespace)  # noqa: S102 - plain names only
+    exec(f'def render({args}):\n    return f"{body}"\n', namespace)  # noqa: S102 - plain names only
     return namespace["render"]
 
 
@@ -87,8 +95,10 @@ class LineFormatter:
     def __init__(self, layout: Layout, counters: str = "rate") -> None:
         self.layout = layout
         self.counters = counters
-        self._plans: dict[tuple[str, Optional[str]], _Plan] = {}
+        self._plans: dict[str, dict[Optional[str], _Plan]] = {}  # group -> instance -> plan
         self._shapes: dict[tuple, Callable] = {}  # compiled renderers by (suffixes, slots, specs)
+        # group -> (names, prefixes, flat renderer or None) for groups sampled as columns
+        self._columns: dict[str, tuple] = {}
 
     def _plan(self, group: str, instance: Optional[str], sampler: Sampler, schema) -> _Plan:
         entries = []
@@ -111,24 +121,58 @@ class LineFormatter:
             width += len(totals)
         return _Plan(entries, schema, width)
 
+    def _plan_for(self, group: str, inst: Optional[str], sampler: Sampler, schema, plans: dict) -> _Plan:
+        plan = plans.get(inst)
+        if plan is None or plan.schema is not schema:
+            plan = plans[inst] = self._plan(group, inst, sampler, schema)
+            if plan.shape is not None:
+                fn = self._shapes.get(plan.shape)
+                if fn is None:
+                    fn = self._shapes[plan.shape] = _compile(*plan.shape)
+                plan.render = fn
+        return plan
+
+    def _render_columns(self, group: str, sampler: Sampler, sampled: Sampled, ts: str, out: list) -> int:
+        """A group sampled as columns, every instance of one shape: one call per instance
+        on the flat values, nothing built per instance. -1 when it cannot be done so."""
+        names, flat, width = sampled.columns
+        state = self._columns.get(group)
+        if state is None or state[0] != names:
+            plans = self._plans.setdefault(group, {})
+            schema = sampled.schemas[names[0]] if names else None
+            found = [self._plan_for(group, n, sampler, schema, plans) for n in names]
+            shapes = {p.shape for p in found}
+            fn = None
+            if len(shapes) == 1 and None not in shapes and all(p.covers for p in found):
+                shape = shapes.pop()
+                key = (shape, "flat")
+                fn = self._shapes.get(key)
+                if fn is None:
+                    fn = self._shapes[key] = _compile(*shape, flat=True)
+            state = self._columns[group] = (names, [p.prefix for p in found], fn,
+                                            len(found[0].slots) if found else 0)
+        _, prefixes, fn, per = state
+        if fn is None:
+            return -1
+        n = len(prefixes)
+        out.append("".join(map(fn, prefixes, range(0, n * width, width), repeat(flat, n), repeat(ts, n))))
+        return n * per
+
     def render(self, group: str, sampler: Sampler, sampled: Sampled, timestamp: int, out: list) -> int:
         """Append the group's lines to ``out``; return how many lines."""
-        plans = self._plans
+        if sampled.columns is not None and sampled.totals is None:
+            count = self._render_columns(group, sampler, sampled, str(int(timestamp)), out)
+            if count >= 0:
+                return count
+        plans = self._plans.get(group)
+        if plans is None:
+            plans = self._plans[group] = {}
         totals = sampled.totals
         schemas = sampled.schemas
         ts = str(int(timestamp))
         count = 0
         for inst, values in sampled.values.items():
-            key = (group, inst)
-            plan = plans.get(key)
-            schema = schemas[inst]
-            if plan is None or plan.schema is not schema:
-                plan = plans[key] = self._plan(group, inst, sampler, schema)
-                if plan.shape is not None:
-                    fn = self._shapes.get(plan.shape)
-                    if fn is None:
-                        fn = self._shapes[plan.shape] = _compile(*plan.shape)
-                    plan.render = fn
+            plan = self._plan_for(group, inst, sampler, schemas[inst], plans)
             slots = plan.slots
             if not slots:
                 continue
@@ -154,5 +198,7 @@ class LineFormatter:
     def prune(self, live: Iterable[tuple[str, Optional[str]]]) -> None:
         """Forget plans of instances that are gone (NICs come and go by the hundred)."""
         keep = set(live)
-        for key in [k for k in self._plans if k not in keep]:
-            del self._plans[key]
+        for group, plans in self._plans.items():
+            for inst in [i for i in plans if (group, i) not in keep]:
+                del plans[inst]
+        self._columns.clear()

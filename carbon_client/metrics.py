@@ -67,6 +67,39 @@ def derived(key: str, unit: str, help: str, expr: str, **kw: Any) -> Metric:
     return Metric(key, DERIVED, unit, help, total=False, expr=expr, **kw)
 
 
+class Columns:
+    """Raw readings of many instances of one schema in one flat list.
+
+    ``flat`` holds the fields of ``names[0]``, then those of ``names[1]``...,
+    ``width`` fields each. A collector with hundreds of instances (NICs on a
+    container host) returns this instead of a mapping: the engine computes
+    every rate with one map over the list.
+    """
+
+    __slots__ = ("names", "flat", "width")
+
+    def __init__(self, names: Sequence[str], flat: list, width: int) -> None:
+        self.names = names
+        self.flat = flat
+        self.width = width
+
+    def __iter__(self):
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def rows(self) -> list[tuple]:
+        w, flat = self.width, self.flat
+        return [tuple(flat[i:i + w]) for i in range(0, len(flat), w)]
+
+    def as_mapping(self) -> dict:
+        return dict(zip(self.names, self.rows()))
+
+    def items(self):
+        return self.as_mapping().items()
+
+
 Raw = Mapping[Optional[str], Sequence[float]]
 
 

@@ -13,7 +13,7 @@ from itertools import chain, repeat
 from operator import itemgetter, mul, sub
 from typing import Optional, Sequence
 
-from carbon_client.metrics import COUNTER, GAUGE, Collector, Metric, Raw, Schema
+from carbon_client.metrics import COUNTER, GAUGE, Collector, Columns, Metric, Raw, Schema
 
 RATE, RAW, BOTH = "rate", "raw", "both"
 COUNTER_MODES = (RATE, RAW, BOTH)
@@ -120,7 +120,7 @@ def _rates(cur: tuple, prev: Optional[tuple], per_s: float) -> Optional[list]:
 
 def _rates_aligned(rows: list, prev_rows: list, per_s: float, width: int) -> list:
     """Rates of every instance at once when the instances are the same as last time."""
-    if not width:
+    if not width or not rows:
         return [[] for _ in rows]
     d = list(map(sub, chain.from_iterable(rows), chain.from_iterable(prev_rows)))
     if min(d) < 0:  # some instance was reset: only it goes without rates
@@ -134,22 +134,40 @@ class Sampled:
 
     ``values[instance]`` is aligned with ``schemas[instance].metrics``;
     ``totals[instance]`` (only with counters raw|both) with
-    ``Sampler.total_metrics(schema)``.
+    ``Sampler.total_metrics(schema)``. A group sampled as :class:`Columns`
+    keeps its values flat in ``columns`` = (names, values, width) and builds
+    the mappings only when someone asks for them.
     """
 
-    __slots__ = ("values", "totals", "schemas")
+    __slots__ = ("_values", "totals", "_schemas", "columns", "_schema")
 
-    def __init__(self, values: dict, totals: Optional[dict], schemas: dict) -> None:
-        self.values = values
+    def __init__(self, values: Optional[dict], totals: Optional[dict], schemas: Optional[dict],
+                 columns: Optional[tuple] = None, schema: Optional[Schema] = None) -> None:
+        self._values = values
         self.totals = totals
-        self.schemas = schemas
+        self._schemas = schemas
+        self.columns = columns
+        self._schema = schema
+
+    @property
+    def values(self) -> dict:
+        if self._values is None:
+            names, flat, w = self.columns
+            self._values = {n: flat[i:i + w] for n, i in zip(names, range(0, len(flat), w))}
+        return self._values
+
+    @property
+    def schemas(self) -> dict:
+        if self._schemas is None:
+            self._schemas = dict.fromkeys(self.columns[0], self._schema)
+        return self._schemas
 
 
 class _Compiled:
     """What the engine precomputes for one schema."""
 
     __slots__ = ("schema", "cget", "step", "first", "maxed", "total_metrics", "tget", "tscale",
-                 "width")
+                 "width", "identity")
 
     def __init__(self, schema: Schema) -> None:
         fields = schema.fields
@@ -157,6 +175,9 @@ class _Compiled:
         self.schema = schema
         self.cget = _getter([fields.index(f) for f in cfields], len(fields))
         self.step, self.first = _compile(schema)
+        # Every metric is its counter field's rate, in order (net): the rates are the values.
+        self.identity = [(m.kind, m.source, m.scale) for m in schema.metrics] == [
+            (COUNTER, f, 1.0) for f in cfields] and len(cfields) == len(fields)
         # Metrics whose aggregate is the largest member's value, not a recomputation.
         self.maxed = tuple(i for i, m in enumerate(schema.metrics) if m.agg == "max")
         self.total_metrics = tuple(m for m in schema.metrics if m.kind == COUNTER and m.total)
@@ -181,6 +202,9 @@ class Sampler:
         self._single = self.compiled(collector.default_schema()) if single else None
         self._prev_keys: Optional[tuple] = None
         self._prev_rows: list = []
+        self._prev_flat: Optional[list] = None
+        self._agg_keys: Optional[tuple] = None  # the names the aggregate getters were made for
+        self._agg_getters: list = []
 
     def compiled(self, schema: Schema) -> _Compiled:
         c = self._compiled.get(id(schema))
@@ -197,14 +221,58 @@ class Sampler:
         self._prev_t = None
         self._prev_keys = None
         self._prev_rows = []
+        self._prev_flat = None
 
     def update(self, raw: Raw, t: float) -> Sampled:
         dt = t - self._prev_t if self._prev_t is not None else 0.0
         per_s = 1.0 / dt if dt > 0 else 0.0
         self._prev_t = t
+        if isinstance(raw, Columns):
+            return self._update_columns(raw, per_s)
         if self._single is not None:
+            self._prev_flat = None
             return self._update_single(raw, per_s)
         return self._update_multi(raw, per_s)
+
+    def _update_columns(self, cols: Columns, per_s: float) -> Sampled:
+        """Every rate in one map when the names are those of last time and nothing was reset.
+
+        Otherwise (first sample, an interface came or went, a counter went
+        backwards), or when values must be built anyway, the mapping path.
+        """
+        comp = self._single
+        keys = tuple(cols.names)
+        flat, w = cols.flat, cols.width
+        prev_keys, prev_flat = self._prev_keys, self._prev_flat
+        self._prev_flat = flat
+        rates = None
+        if (comp is not None and comp.identity and not self.want_totals and per_s
+                and prev_flat is not None and keys == prev_keys):
+            d = list(map(sub, flat, prev_flat))
+            if not d or min(d) >= 0:
+                rates = list(map(mul, d, repeat(per_s, len(d))))
+        if rates is None:
+            if comp is None:
+                return self._update_multi(cols.as_mapping(), per_s)
+            if prev_flat is not None and prev_keys is not None:
+                self._prev_rows = Columns(prev_keys, prev_flat, w).rows()
+            else:
+                self._prev_keys, self._prev_rows = None, []
+            out = self._update_single(cols.as_mapping(), per_s)
+            self._prev_flat = flat
+            return out
+        self._prev_keys = keys
+        agg = self.collector.aggregate
+        if agg is not None:
+            if self._agg_keys != keys:
+                member = self.collector.in_aggregate
+                at = [i * w for i, k in enumerate(keys) if member(k)]
+                self._agg_getters = [_getter([a + j for a in at]) for j in range(w)] if at else []
+                self._agg_keys = keys
+            if self._agg_getters:
+                keys = keys + (agg,)
+                rates.extend(sum(g(rates)) for g in self._agg_getters)
+        return Sampled(None, None, None, columns=(keys, rates, w), schema=comp.schema)
 
     def _update_single(self, raw: Raw, per_s: float) -> Sampled:
         comp = self._single
@@ -222,7 +290,10 @@ class Sampler:
             prev = dict(zip(prev_keys, prev_rows))
             rates_rows = [_rates(r, prev.get(k), per_s) for k, r in zip(keys, rows)]
         step, first = comp.step, comp.first
-        values = [first(c) if r is None else step(r, c) for r, c in zip(rates_rows, curs)]
+        if comp.identity and None not in rates_rows:
+            values = rates_rows
+        else:
+            values = [first(c) if r is None else step(r, c) for r, c in zip(rates_rows, curs)]
         values_out = dict(zip(keys, values))
         schemas = dict.fromkeys(keys, comp.schema)
         totals = None

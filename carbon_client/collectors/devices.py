@@ -10,13 +10,12 @@ from __future__ import annotations
 import fnmatch
 import logging
 import re
-from operator import itemgetter
 from typing import Optional, Sequence
 
-from carbon_client.metrics import Collector, Raw, counter, derived, gauge
+from carbon_client.metrics import Collector, Columns, Raw, counter, derived, gauge
 from parsers import ParseError
 from parsers.diskstats import DiskStats, parse_diskstats
-from parsers.net_dev import NetDev, parse_net_dev
+from parsers.net_dev import NetDev, parse_net_dev_columns
 
 log = logging.getLogger("carbon_client.collectors")
 
@@ -178,8 +177,8 @@ _NET_DEFAULT_SKIP = ("lo",)
 # dstat's rule for interfaces that repeat others' traffic, for roots without /sys.
 _NET_NOT_IN_TOTAL = re.compile(r"^(lo|bond\d+|.+\.\d+)$")
 _NET_FIELDS = ("rx_bytes", "tx_bytes", "rx_packets", "tx_packets", "rx_errs", "tx_errs", "rx_drop", "tx_drop")
-_NET_INDEX = [NetDev._fields.index(f) for f in _NET_FIELDS]
-_NAME = itemgetter(0)
+# Positions of _NET_FIELDS among the 16 counters of a /proc/net/dev line.
+_NET_COLUMNS = tuple(NetDev._fields.index(f) - 1 for f in _NET_FIELDS)
 
 
 class Net(Collector):
@@ -212,10 +211,8 @@ class Net(Collector):
         self._known: dict[str, Optional[bool]] = {}
         self._members: set[str] = set()
         self._errors = _LineErrors("net/dev")
-        self._pick = itemgetter(*_NET_INDEX)
         self._names: list[str] = []
-        self._keep: Optional[list[int]] = None
-        self._kept: list[str] = []
+        self._skip: set[str] = set()
 
     def _classify(self, name: str) -> Optional[bool]:
         """Counts towards total, or None when not selected."""
@@ -228,20 +225,28 @@ class Net(Collector):
             return self.source.sys_exists(f"class/net/{name}/device")
         return not _NET_NOT_IN_TOTAL.match(name)
 
-    def read(self) -> Raw:
-        nics = parse_net_dev(self.source.read_proc("net/dev"), self._errors)
+    def read(self) -> Columns:
+        # Interfaces not reported (lo) are left out unconverted; the others come
+        # as one flat list (Columns): a container host has a thousand of them.
+        names, flat = parse_net_dev_columns(
+            self.source.read_proc("net/dev"), _NET_COLUMNS, self._errors, self._skip)
         self._errors.end()
-        names = list(map(_NAME, nics))
         if names != self._names:
-            self._select(names)
-        if self._keep is not None:
-            nics = [nics[i] for i in self._keep]
-            names = self._kept
-        return dict(zip(names, map(self._pick, nics)))
+            keep = self._select(names)
+            if keep is not None:  # new interfaces this cycle that are not reported
+                w = len(_NET_COLUMNS)
+                flat = [x for i in keep for x in flat[i * w:(i + 1) * w]]
+                names = [names[i] for i in keep]
+        return Columns(names, flat, len(_NET_COLUMNS))
 
-    def _select(self, names: list[str]) -> None:
-        """The interfaces changed: classify new ones, forget gone ones."""
-        known, fresh = self._known, {}
+    def _select(self, names: list[str]) -> Optional[list[int]]:
+        """The interfaces changed: classify new ones, forget gone ones.
+
+        Interfaces not reported stay known (and skipped) by name. Returns the
+        positions to keep, or None when every one is reported.
+        """
+        known = self._known
+        fresh = {name: None for name, member in known.items() if member is None}
         keep, members = [], set()
         for i, name in enumerate(names):
             member = known[name] if name in known else self._classify(name)
@@ -252,10 +257,10 @@ class Net(Collector):
             if member:
                 members.add(name)
         self._known = fresh
-        self._names = names
-        self._keep = keep if len(keep) < len(names) else None
-        self._kept = [names[i] for i in keep]
         self._members = members
+        self._skip = {name for name, member in fresh.items() if member is None}
+        self._names = [names[i] for i in keep]
+        return keep if len(keep) < len(names) else None
 
     def in_aggregate(self, instance: Optional[str]) -> bool:
         return instance in self._members
