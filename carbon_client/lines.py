@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import re
-from itertools import repeat
 from operator import itemgetter
 from typing import Callable, Iterable, Optional
 
@@ -47,21 +46,14 @@ def build_line(path: str, value: float, timestamp: int, spec: str = "") -> str:
     return f"{check_path(path)} {format_value(value, spec)} {int(timestamp)}\n"
 
 
-def _compile(suffixes: tuple[str, ...], slots: tuple[int, ...], specs: tuple[str, ...],
-             flat: bool = False) -> Callable:
-    """``render(prefix, values, ts_text) -> str`` for lines ``prefix + suffix``.
-
-    With ``flat``, ``render(prefix, offset, values, ts_text)`` reads the values
-    of one instance at ``offset`` in the flat values of its whole group.
-    """
-    at = (lambda i: f"v[o + {i}]" if i else "v[o]") if flat else (lambda i: f"v[{i}]")
+def _compile(suffixes: tuple[str, ...], slots: tuple[int, ...], specs: tuple[str, ...]) -> Callable:
+    """``render(prefix, values, ts_text) -> str`` for lines ``prefix + suffix``."""
     body = "".join(
-        f"{{p}}{x} {{{at(i)}:{spec}}} {{t}}\\n" if spec else f"{{p}}{x} {{{at(i)}}} {{t}}\\n"
+        f"{{p}}{x} {{v[{i}]:{spec}}} {{t}}\\n" if spec else f"{{p}}{x} {{v[{i}]}} {{t}}\\n"
         for x, i, spec in zip(suffixes, slots, specs)
     )
-    args = "p, o, v, t" if flat else "p, v, t"
     namespace: dict = {}
-    exec(f'def render({args}):\n    return f"{body}"\n', namespace)  # noqa: S102 - plain names only
+    exec(f'def render(p, v, t):\n    return f"{body}"\n', namespace)  # noqa: S102 - plain names only
     return namespace["render"]
 
 
@@ -97,7 +89,7 @@ class LineFormatter:
         self.counters = counters
         self._plans: dict[str, dict[Optional[str], _Plan]] = {}  # group -> instance -> plan
         self._shapes: dict[tuple, Callable] = {}  # compiled renderers by (suffixes, slots, specs)
-        # group -> (names, prefixes, flat renderer or None) for groups sampled as columns
+        # group -> (names, line heads or None) for groups sampled as columns
         self._columns: dict[str, tuple] = {}
 
     def _plan(self, group: str, instance: Optional[str], sampler: Sampler, schema) -> _Plan:
@@ -133,30 +125,26 @@ class LineFormatter:
         return plan
 
     def _render_columns(self, group: str, sampler: Sampler, sampled: Sampled, ts: str, out: list) -> int:
-        """A group sampled as columns, every instance of one shape: one call per instance
-        on the flat values, nothing built per instance. -1 when it cannot be done so."""
+        """A group sampled as columns whose every line is a rate: the text of every line but
+        its value and timestamp is made once, and the lines are one C-level map over the
+        flat values. -1 when the group's lines are not all of that kind."""
         names, flat, width = sampled.columns
         state = self._columns.get(group)
         if state is None or state[0] != names:
             plans = self._plans.setdefault(group, {})
             schema = sampled.schemas[names[0]] if names else None
             found = [self._plan_for(group, n, sampler, schema, plans) for n in names]
-            shapes = {p.shape for p in found}
-            fn = None
-            if len(shapes) == 1 and None not in shapes and all(p.covers for p in found):
-                shape = shapes.pop()
-                key = (shape, "flat")
-                fn = self._shapes.get(key)
-                if fn is None:
-                    fn = self._shapes[key] = _compile(*shape, flat=True)
-            state = self._columns[group] = (names, [p.prefix for p in found], fn,
-                                            len(found[0].slots) if found else 0)
-        _, prefixes, fn, per = state
-        if fn is None:
+            heads = None
+            if found and all(p.covers and p.slots == tuple(range(width)) and p.scales is None
+                             and set(p.specs) == {RATE_FORMAT} for p in found):
+                heads = [f"{path} " for p in found for path in p.paths]
+            state = self._columns[group] = (names, heads)
+        heads = state[1]
+        if heads is None:
             return -1
-        n = len(prefixes)
-        out.append("".join(map(fn, prefixes, range(0, n * width, width), repeat(flat, n), repeat(ts, n))))
-        return n * per
+        line = f"%s%{RATE_FORMAT} {ts}\n"
+        out.append("".join(map(line.__mod__, zip(heads, flat))))
+        return len(heads)
 
     def render(self, group: str, sampler: Sampler, sampled: Sampled, timestamp: int, out: list) -> int:
         """Append the group's lines to ``out``; return how many lines."""

@@ -84,30 +84,56 @@ def parse_net_dev_columns(
     """The names, and the chosen counters of every interface one after another.
 
     ``columns`` index the 16 counters (0 = rx_bytes ... 15 = tx_compressed);
-    interfaces named in ``skip`` are left out unconverted. The same lines are
-    accepted and refused as by :func:`parse_net_dev`; this form is for a host
-    with a thousand interfaces, where building a record for each costs more
-    than the rest of the cycle.
+    interfaces named in ``skip`` are left out unchecked and unconverted. The
+    same lines are accepted and refused as by :func:`parse_net_dev`; this form
+    is for a host with a thousand interfaces, where a record each costs more
+    than the rest of the cycle: the file is checked and converted in bulk,
+    and line by line only when the bulk check finds something wrong.
     """
     pick = itemgetter(*columns)
     names: list[str] = []
+    chosen: list[str] = []
+    every: list[str] = []
+    clean = True
+    for line in text.split("\n"):
+        name, sep, rest = line.rpartition(":")
+        f = rest.split()
+        if len(f) == 16 and sep:
+            name = name.strip(" ")
+            if name in skip:
+                continue
+            names.append(name)
+            chosen.extend(pick(f))
+            every.extend(f)
+        elif clean and not (("|" in line and ":" not in line) or not line.strip()):
+            clean = False
+    digits = "".join(every)
+    if clean and digits.isascii() and digits.isdigit() and "" not in names:
+        try:
+            return names, list(map(int, chosen))
+        except ValueError:  # over int()'s digit limit
+            pass
+    return _columns_by_line(text, pick, on_error, skip)
+
+
+def _columns_by_line(text: str, pick, on_error: OnError, skip: Container[str]) -> tuple[list[str], list[int]]:
+    """parse_net_dev_columns for a file with a bad line: each line on its own."""
+    names: list[str] = []
     flat: list[int] = []
-    extend = flat.extend
     for line in text.split("\n"):
         name, sep, rest = line.rpartition(":")
         f = rest.split()
         name = name.strip(" ")
-        # Every counter is checked, the chosen ones converted.
         if len(f) == 16 and sep and _plain(name, rest) and "".join(f).isdigit():
             if name in skip:
                 continue
             try:
                 values = list(map(int, pick(f)))
-            except ValueError:  # over int()'s digit limit
+            except ValueError:
                 pass
             else:
                 names.append(name)
-                extend(values)
+                flat.extend(values)
                 continue
         _bad(line, name, sep, f, on_error)
     return names, flat
