@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Collection, Optional
 
-from parsers._common import ParseError
+from parsers._common import ParseError, find_line
 
 _LINE = re.compile(r"^([^:\s]+):[ \t]*([0-9]+)(?:[ \t]+(kB))?[ \t]*$", re.M | re.A)
 
@@ -13,15 +13,9 @@ _LINE = re.compile(r"^([^:\s]+):[ \t]*([0-9]+)(?:[ \t]+(kB))?[ \t]*$", re.M | re
 def _lookup(text: str, keys: Collection[str]) -> dict[str, int]:
     out = {}
     for key in keys:
-        if text.startswith(key + ":"):
-            at = 0
-        else:
-            at = text.find("\n" + key + ":")
-            if at < 0:
-                continue
-            at += 1
-        end = text.find("\n", at)
-        line = text[at:end] if end >= 0 else text[at:]
+        line = find_line(text, key + ":")
+        if line is None:
+            continue
         m = _LINE.fullmatch(line)
         if m is None:
             raise ParseError(f"meminfo: {line!r}: expected 'Key: value [kB]'")

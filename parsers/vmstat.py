@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Collection, Optional
 
-from parsers._common import ParseError
+from parsers._common import ParseError, find_line
 
 
 def _int(line: str, v: str) -> int:
@@ -48,16 +48,9 @@ def parse_vmstat(text: str, keys: Optional[Collection[str]] = None) -> dict[str,
     if keys is not None:
         out = {}
         for name in keys:
-            if text.startswith(name + " "):
-                at = 0
-            else:
-                at = text.find("\n" + name + " ")
-                if at < 0:
-                    continue
-                at += 1
-            end = text.find("\n", at)
-            line = text[at:end] if end >= 0 else text[at:]
-            out[name] = _value(name, line.rstrip())
+            line = find_line(text, name + " ")
+            if line is not None:
+                out[name] = _value(name, line.rstrip())
         return out
     toks = text.split()
     if not toks:
