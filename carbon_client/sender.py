@@ -275,21 +275,7 @@ class TcpSender:
         What is left goes to the spool when there is one (it is replayed on the
         next start); what could not be spooled is returned.
         """
-        with self._cond:
-            self._closing = True
-            self._cond.notify()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                self._abort.set()
-                self._wake.set()
-                self._thread.join(self.write_timeout + 1.0)
-        self._disconnect()
-        with self._cond:
-            rest = list(self._queue)
-            self._queue.clear()
-            self._queued = 0
+        rest = self._stop(timeout)
         if rest and self._spool is not None:
             try:
                 self._spool.append(rest)
@@ -301,29 +287,37 @@ class TcpSender:
             self._spool.close()
         return [d for d, _ in rest]
 
-    # -- the sending thread ---------------------------------------------------
-
     def detach(self) -> list[tuple[bytes, int]]:
         """Stop at once and hand over what is buffered in memory (for a reload).
 
         The spool is closed, not emptied: the sender that replaces this one
         opens the same directory and replays it.
         """
+        rest = self._stop(0.0)
+        if self._spool is not None:
+            self._spool.close()
+        return rest
+
+    def _stop(self, flush: float) -> list[tuple[bytes, int]]:
+        """Let the thread deliver for up to ``flush`` seconds, stop it, take what is left."""
         with self._cond:
             self._closing = True
             self._cond.notify()
-        self._abort.set()
         self._wake.set()
         if self._thread is not None:
-            self._thread.join(self.write_timeout + 1.0)
+            self._thread.join(flush)
+            if self._thread.is_alive():
+                self._abort.set()
+                self._wake.set()
+                self._thread.join(self.write_timeout + 1.0)
         self._disconnect()
         with self._cond:
             rest = list(self._queue)
             self._queue.clear()
             self._queued = 0
-        if self._spool is not None:
-            self._spool.close()
         return rest
+
+    # -- the sending thread ---------------------------------------------------
 
     def _take(self) -> tuple[list[tuple[bytes, int]], int, Optional[tuple[int, int]]]:
         """Batches to send next, up to max_send_bytes (lock held).
