@@ -15,7 +15,6 @@ restarts, and the agent's peak RSS.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import signal
 import subprocess

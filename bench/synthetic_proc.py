@@ -165,7 +165,7 @@ def main(argv=None) -> int:
     print()
     rows = []
     for r in results:
-        (wm, wmed, wp95), (cm, cmed, cp95) = r["wall_ms"], r["cpu_ms"]
+        (wm, wmed, wp95), (cm, _, _) = r["wall_ms"], r["cpu_ms"]
         devices = r["nics"] + r["disks"]
         rows.append((
             r["nics"], r["disks"], r["lines"], f"{r['bytes'] / 1024:.0f}",

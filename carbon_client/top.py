@@ -732,7 +732,6 @@ class Top:
         return build(file_values, flags)
 
     def _blocks(self, groups: list[str], agent, frame: Frame, raw: dict) -> list[Block]:
-        a = self.args
         unavailable = agent.unavailable()
         known = set(agent.enabled) | set(unavailable)
         blocks = []

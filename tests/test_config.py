@@ -94,5 +94,7 @@ def test_empty_file_is_all_defaults(tmp_path):
 
 
 def test_config_is_immutable():
-    with pytest.raises(Exception):
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
         Config().interval = 5  # type: ignore[misc]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from typing import Optional, Sequence
+from typing import Optional
 
-from carbon_client.metrics import Collector, Raw, counter, derived, gauge
+from carbon_client.metrics import Collector, Raw, counter, gauge
 
 
 class AgentHealth(Collector):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from typing import Optional, Sequence
 
 from carbon_client.metrics import Collector, Raw, Unavailable, counter, derived, gauge
 from parsers.loadavg import parse_loadavg

@@ -18,7 +18,6 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
 
 from carbon_client.agent import Agent, make_sender
 from carbon_client.config import build
