@@ -54,6 +54,7 @@ class Run:
     """An in-process agent ticking fast with synthetic timestamps."""
 
     def __init__(self, config, t0=None):
+        self.config = config
         self.sender = make_sender(config).start()
         self.agent = Agent(config, sender=self.sender)
         self.produced: set[tuple[str, int]] = set()
@@ -72,6 +73,8 @@ class Run:
             time.sleep(every)
 
     def close(self, timeout=10.0):
+        # memory stayed bounded: never more lines held than the buffer allows
+        assert self.max_buffered <= self.config.buffer_lines
         return self.sender.close(timeout)
 
 
@@ -294,6 +297,7 @@ def test_sigkill_loses_at_most_what_was_not_yet_spooled(tmp_path):
     cfg.write_text("buffer_lines: 100\n")  # spills every couple of ticks
     first = start_agent(tmp_path, "--config", str(cfg), *common, name="first")
     time.sleep(6)
+    assert peak_rss_mb(first) < 60
     first.kill()
     first.wait(10)
     kept = spooled(spool)
@@ -319,6 +323,7 @@ def test_a_spool_with_a_torn_last_record_is_replayed_up_to_the_tear(tmp_path):
     agent = start_agent(tmp_path, "--carbon", f"127.0.0.1:{srv.port}", "--spool-dir", str(spool),
                         "--hostname", "t")
     got = srv.wait_for(lambda g: sum(1 for x in g if x.startswith("t.old.")) >= 50, timeout=20)
+    assert peak_rss_mb(agent) < 60
     err = stop_agent(agent)
     srv.stop()
     assert agent.returncode == 0
@@ -382,6 +387,7 @@ def test_sighup_good_config_keeps_buffered_lines_bad_config_is_refused(tmp_path)
     cfg.write_text("interval: [\n")
     agent.send_signal(signal.SIGHUP)
     time.sleep(2.5)
+    assert peak_rss_mb(agent) < 60
     err = stop_agent(agent)
     srv.stop()
     assert agent.returncode == 0
