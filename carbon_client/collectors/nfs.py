@@ -14,7 +14,7 @@ treats any decrease as a reset, so the instance has no rate for that interval.
 
 from __future__ import annotations
 
-from typing import ClassVar, Optional
+from typing import Callable, ClassVar, Optional
 
 from carbon_client.collectors.devices import _LineErrors
 from carbon_client.metrics import COUNTER, Collector, Raw, Schema, Unavailable, counter, gauge
@@ -24,8 +24,6 @@ from parsers.nfs import (
     NFSV3_NAMES,
     SERVER_V4_NAMES,
     SERVER_V4OP_NAMES,
-    NfsClient,
-    NfsServer,
     OpCounts,
     parse_nfs,
     parse_nfsd,
@@ -54,6 +52,9 @@ class _NfsBase(Collector):
     _op_instances: ClassVar[dict[str, tuple[str, tuple[str, ...]]]] = {}
     # Instances with a fixed layout.
     _fixed: ClassVar[dict[Optional[str], Schema]] = {}
+    # The record's attribute for an instance, where it is not the instance's name.
+    _attribute: ClassVar[dict[Optional[str], str]] = {}
+    _parse: ClassVar[Callable]
 
     def __init__(self, source, options=None) -> None:
         super().__init__(source, options)
@@ -83,6 +84,18 @@ class _NfsBase(Collector):
         except FileNotFoundError:
             # nfs/nfsd module unloaded since the probe
             raise Unavailable(f"{self.source.proc_path(self.source_path)} does not exist") from None
+
+    def read(self) -> Raw:
+        rec = type(self)._parse(self._text(), self._errors)
+        self._errors.end()
+        out: dict = {}
+        for inst in self._fixed:  # a line the kernel did not print is not sent
+            value = getattr(rec, self._attribute.get(inst, inst))
+            if value is not None:
+                out[inst] = value
+        for inst in self._op_instances:
+            self._ops(out, inst, getattr(rec, inst))
+        return out
 
     def _ops(self, out: dict, instance: str, ops: Optional[OpCounts]) -> None:
         """Add one per-operation instance; none when the kernel did not print the line."""
@@ -123,18 +136,7 @@ class Nfs(_NfsBase):
         ),
     }
 
-    def read(self) -> Raw:
-        rec: NfsClient = parse_nfs(self._text(), self._errors)
-        self._errors.end()
-        out: dict = {}
-        if rec.net is not None:
-            out["net"] = rec.net
-        if rec.rpc is not None:
-            out["rpc"] = rec.rpc
-        self._ops(out, "v2", rec.v2)
-        self._ops(out, "v3", rec.v3)
-        self._ops(out, "v4", rec.v4)
-        return out
+    _parse = staticmethod(parse_nfs)
 
 
 class Nfsd(_NfsBase):
@@ -191,24 +193,5 @@ class Nfsd(_NfsBase):
         ),
     }
 
-    def read(self) -> Raw:
-        rec: NfsServer = parse_nfsd(self._text(), self._errors)
-        self._errors.end()
-        out: dict = {}
-        if rec.rc is not None:
-            out["rc"] = rec.rc
-        if rec.fh is not None:
-            out["fh"] = rec.fh
-        if rec.io is not None:
-            out["io"] = rec.io
-        if rec.th is not None:
-            out[None] = rec.th
-        if rec.net is not None:
-            out["net"] = rec.net
-        if rec.rpc is not None:
-            out["rpc"] = rec.rpc
-        self._ops(out, "v2", rec.v2)
-        self._ops(out, "v3", rec.v3)
-        self._ops(out, "v4", rec.v4)
-        self._ops(out, "v4ops", rec.v4ops)
-        return out
+    _attribute = {None: "th"}
+    _parse = staticmethod(parse_nfsd)
