@@ -4,6 +4,15 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
+# The C versions of the per-cycle parsers (parsers/_speedups.c), when built.
+# They answer None for anything but a kernel's usual text, and the Python
+# code below them runs: it alone decides what is an error. Set to None to
+# use the Python code only.
+try:
+    from parsers import _speedups as speedups
+except ImportError:  # built without a C compiler
+    speedups = None
+
 OnError = Optional[Callable[["ParseError"], None]]
 
 

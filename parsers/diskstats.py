@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Container, NamedTuple, Optional
 
+from parsers import _common
 from parsers._common import OnError, ParseError, report, uints
 
 
@@ -48,6 +49,11 @@ def parse_diskstats(text: str, on_error: OnError = None,
     Lines of devices named in ``skip`` are left out unconverted (a host has
     dozens of loop and ram devices nobody reports).
     """
+    fast = _common.speedups
+    if fast is not None:
+        got = fast.diskstats(text, DiskStats, skip)
+        if got is not None:
+            return got
     out: list[DiskStats] = []
     for line in text.splitlines():
         f = line.split()

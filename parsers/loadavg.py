@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from parsers import _common
 from parsers._common import ParseError, uints
 
 
@@ -30,6 +31,11 @@ def _float(line: str, field: str) -> float:
 
 
 def parse_loadavg(text: str) -> LoadAvg:
+    fast = _common.speedups
+    if fast is not None:
+        got = fast.loadavg(text)
+        if got is not None:
+            return LoadAvg(*got)
     line = text.strip()
     fields = line.split()
     if len(fields) != 5 or fields[3].count("/") != 1 or "\n" in line:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Collection, Optional
 
+from parsers import _common
 from parsers._common import ParseError, find_line
 
 _LINE = re.compile(r"^([^:\s]+):[ \t]*([0-9]+)(?:[ \t]+(kB))?[ \t]*$", re.M | re.A)
@@ -37,6 +38,11 @@ def parse_meminfo(text: str, keys: Optional[Collection[str]] = None) -> dict[str
     print are absent.
     """
     if keys is not None:
+        fast = _common.speedups
+        if fast is not None and type(keys) is tuple:
+            got = fast.meminfo(text, keys)
+            if got is not None:
+                return got
         if not text.strip():
             raise ParseError("meminfo: empty")
         return _lookup(text, keys)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from operator import itemgetter
 from typing import Container, NamedTuple, Sequence
 
+from parsers import _common
 from parsers._common import OnError, ParseError, report, uints
 
 
@@ -90,6 +91,11 @@ def parse_net_dev_columns(
     than the rest of the cycle: the file is checked and converted in bulk,
     and line by line only when the bulk check finds something wrong.
     """
+    fast = _common.speedups
+    if fast is not None and type(columns) is tuple:
+        got = fast.net_dev_columns(text, columns, skip)
+        if got is not None:
+            return got
     pick = itemgetter(*columns)
     names: list[str] = []
     chosen: list[str] = []

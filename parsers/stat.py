@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from parsers import _common
 from parsers._common import ParseError, uints
 
 
@@ -49,6 +50,17 @@ _SCALARS = ("intr", "ctxt", "btime", "processes", "procs_running", "procs_blocke
 def parse_stat(text: str, per_cpu: bool = True) -> Stat:
     """The aggregate cpu line, every cpuN line (unless ``per_cpu`` is false:
     a 128-core host has 128 of them), and the scalar lines."""
+    fast = _common.speedups
+    if fast is not None and not per_cpu:
+        got = fast.stat_totals(text)
+        if got is not None:
+            times, s = got
+            return Stat(
+                cpu=CpuTimes(*times), cpus={}, intr=s.get("intr", 0), ctxt=s["ctxt"],
+                btime=s.get("btime", 0), processes=s["processes"],
+                procs_running=s.get("procs_running", 0), procs_blocked=s.get("procs_blocked", 0),
+                softirq=s.get("softirq", 0),
+            )
     cpu: CpuTimes | None = None
     cpus: dict[str, CpuTimes] = {}
     scalars: dict[str, int] = {}
