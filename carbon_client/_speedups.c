@@ -1,6 +1,7 @@
-/* Optional C rendering of Carbon plaintext lines.
+/* Optional C versions of the rate engine's arithmetic and of line rendering.
  *
- * render() writes the lines carbon_client.lines would write for the same
+ * rates() and rates_rows() compute per-second rates as the Python engine
+ * does (carbon_client/sampling.py). render() writes the lines carbon_client.lines would write for the same
  * values, byte for byte: floats through the same conversion Python's own
  * formatting uses (PyOS_double_to_string: 'g' with 12 digits for rates, the
  * shortest repr for exact values), ints as decimal. Whenever a value is
@@ -184,8 +185,125 @@ error:
     return NULL;
 }
 
+/* -- rates --------------------------------------------------------------------- */
+
+/* (cur[j] - prev[j]) * per_s for j < n into a new list: the list, Py_None (new
+ * reference) when a value went backwards, or NULL with no exception when a
+ * value is not an int or float or an int does not fit 64 bits: what Python's
+ * sub and mul would do then is left to them. */
+static PyObject *
+rate_list(PyObject **cur, PyObject **prev, Py_ssize_t n, double per_s)
+{
+    PyObject *out = PyList_New(n);
+    if (out == NULL)
+        return NULL;
+    for (Py_ssize_t j = 0; j < n; j++) {
+        PyObject *a = cur[j], *b = prev[j];
+        double d;
+        if (PyLong_CheckExact(a) && PyLong_CheckExact(b)) {
+            int oa, ob;
+            long long x = PyLong_AsLongLongAndOverflow(a, &oa), y = PyLong_AsLongLongAndOverflow(b, &ob);
+            if (oa || ob || (x == -1 && y == -1 && PyErr_Occurred())
+                    || (x > 0 && y < 0 && x > LLONG_MAX + y) || (x < 0 && y > 0 && x < LLONG_MIN + y))
+                goto unusual;
+            long long diff = x - y;
+            if (diff < 0) {
+                Py_DECREF(out);
+                Py_RETURN_NONE;
+            }
+            d = (double)diff;
+        } else if ((PyFloat_CheckExact(a) || PyLong_CheckExact(a)) && (PyFloat_CheckExact(b) || PyLong_CheckExact(b))) {
+            double x = PyFloat_CheckExact(a) ? PyFloat_AS_DOUBLE(a) : PyLong_AsDouble(a);
+            double y = PyFloat_CheckExact(b) ? PyFloat_AS_DOUBLE(b) : PyLong_AsDouble(b);
+            if (PyErr_Occurred())
+                goto unusual;
+            d = x - y;
+            if (d != d)
+                goto unusual; /* NaN: min() would make of it what it does */
+            if (d < 0) {
+                Py_DECREF(out);
+                Py_RETURN_NONE;
+            }
+        } else {
+            goto unusual;
+        }
+        PyObject *r = PyFloat_FromDouble(d * per_s);
+        if (r == NULL) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyList_SET_ITEM(out, j, r);
+    }
+    return out;
+unusual:
+    PyErr_Clear();
+    Py_DECREF(out);
+    return NULL;
+}
+
+PyDoc_STRVAR(rates_doc,
+"rates(cur, prev, per_s) -> list or None\n\n"
+"[(c - p) * per_s for c, p in zip(cur, prev)] for two lists of the same length,\n"
+"or None when any value went backwards, is not an int or a float, or does not\n"
+"fit 64 bits (the caller's Python then decides).");
+
+static PyObject *
+rates(PyObject *self, PyObject *args)
+{
+    PyObject *cur, *prev;
+    double per_s;
+    if (!PyArg_ParseTuple(args, "O!O!d", &PyList_Type, &cur, &PyList_Type, &prev, &per_s))
+        return NULL;
+    if (PyList_GET_SIZE(cur) != PyList_GET_SIZE(prev))
+        Py_RETURN_NONE;
+    PyObject *r = rate_list(PySequence_Fast_ITEMS(cur), PySequence_Fast_ITEMS(prev), PyList_GET_SIZE(cur), per_s);
+    if (r == NULL && !PyErr_Occurred())
+        Py_RETURN_NONE;
+    return r;
+}
+
+PyDoc_STRVAR(rates_rows_doc,
+"rates_rows(rows, prev_rows, per_s) -> list or None\n\n"
+"For each pair of rows (tuples) of two lists of the same length, the list of\n"
+"rates, or None for a row with a value that went backwards; None for the whole\n"
+"when rows differ in length or a value is not an int or a float or does not\n"
+"fit 64 bits.");
+
+static PyObject *
+rates_rows(PyObject *self, PyObject *args)
+{
+    PyObject *rows, *prev;
+    double per_s;
+    if (!PyArg_ParseTuple(args, "O!O!d", &PyList_Type, &rows, &PyList_Type, &prev, &per_s))
+        return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(rows);
+    if (PyList_GET_SIZE(prev) != n)
+        Py_RETURN_NONE;
+    PyObject *out = PyList_New(n);
+    if (out == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *a = PyList_GET_ITEM(rows, i), *b = PyList_GET_ITEM(prev, i);
+        if (!PyTuple_CheckExact(a) || !PyTuple_CheckExact(b) || PyTuple_GET_SIZE(a) != PyTuple_GET_SIZE(b)) {
+            Py_DECREF(out);
+            Py_RETURN_NONE;
+        }
+        PyObject *r = rate_list(PySequence_Fast_ITEMS(a), PySequence_Fast_ITEMS(b), PyTuple_GET_SIZE(a), per_s);
+        if (r == NULL) {
+            Py_DECREF(out);
+            if (PyErr_Occurred())
+                return NULL;
+            Py_RETURN_NONE;
+        }
+        PyList_SET_ITEM(out, i, r);
+    }
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"render", render, METH_VARARGS, render_doc},
+    {"rates", rates, METH_VARARGS, rates_doc},
+    {"rates_rows", rates_rows, METH_VARARGS, rates_rows_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -15,6 +15,13 @@ from typing import Optional, Sequence
 
 from carbon_client.metrics import COUNTER, GAUGE, Collector, Columns, Metric, Raw, Schema
 
+# The C rate arithmetic (carbon_client/_speedups.c), when built: it answers
+# None whenever it is not sure, and the Python below decides. None: Python only.
+try:
+    from carbon_client import _speedups as _fast
+except ImportError:  # built without a C compiler
+    _fast = None
+
 RATE, RAW, BOTH = "rate", "raw", "both"
 COUNTER_MODES = (RATE, RAW, BOTH)
 
@@ -120,6 +127,10 @@ def _rates(cur: tuple, prev: Optional[tuple], per_s: float) -> Optional[list]:
 
 def _rates_aligned(rows: list, prev_rows: list, per_s: float, width: int) -> list:
     """Rates of every instance at once when the instances are the same as last time."""
+    if _fast is not None and type(prev_rows) is list:
+        got = _fast.rates_rows(rows, prev_rows, per_s)
+        if got is not None:
+            return got
     if not width or not rows:
         return [[] for _ in rows]
     d = list(map(sub, chain.from_iterable(rows), chain.from_iterable(prev_rows)))
@@ -248,9 +259,12 @@ class Sampler:
         rates = None
         if (comp is not None and comp.identity and not self.want_totals and per_s
                 and prev_flat is not None and keys == prev_keys):
-            d = list(map(sub, flat, prev_flat))
-            if not d or min(d) >= 0:
-                rates = list(map(mul, d, repeat(per_s, len(d))))
+            if _fast is not None and type(flat) is list and type(prev_flat) is list:
+                rates = _fast.rates(flat, prev_flat, per_s)
+            if rates is None:
+                d = list(map(sub, flat, prev_flat))
+                if not d or min(d) >= 0:
+                    rates = list(map(mul, d, repeat(per_s, len(d))))
         if rates is None:
             if comp is None:
                 return self._update_multi(cols.as_mapping(), per_s)

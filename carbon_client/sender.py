@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import os
 import select
 import socket
 import struct
@@ -148,6 +149,8 @@ class TcpSender:
         self._recent_floor = 0  # bytes our socket had not got acknowledged at the last send
 
         self._sock: Optional[socket.socket] = None
+        self._poll_sock: Optional[socket.socket] = None  # the socket self._poll watches
+        self._poll = None
         # Held by whoever writes to or replaces the socket: the sending thread,
         # or put() sending a batch directly when nothing is waiting.
         self._send_lock = threading.Lock()
@@ -205,7 +208,9 @@ class TcpSender:
         if sock is None or self._peer_closed(sock):
             return False
         try:
-            k = sock.send(data, socket.MSG_DONTWAIT)
+            # The socket has a timeout, so its descriptor is non-blocking: a
+            # plain write() never waits (sock.send would poll() first).
+            k = os.write(sock.fileno(), data)
         except OSError:
             return False  # the sending thread finds out what is wrong and reconnects
         with self._cond:
@@ -513,9 +518,12 @@ class TcpSender:
     def _peer_closed(self, sock: socket.socket) -> bool:
         """A FIN or RST already received: the next write would vanish, so reconnect first."""
         try:
-            readable, _, _ = select.select([sock], [], [], 0)
+            if self._poll_sock is not sock:
+                self._poll = select.poll()
+                self._poll.register(sock, select.POLLIN)
+                self._poll_sock = sock
             # Readable with nothing to read means EOF; Carbon never sends data.
-            return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+            return bool(self._poll.poll(0)) and sock.recv(1, socket.MSG_PEEK) == b""
         except OSError:
             return True
 
