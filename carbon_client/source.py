@@ -106,13 +106,15 @@ class Source:
         if fd is None:
             fd = self._fds[rel] = os.open(os.path.join(self.proc_root, rel), os.O_RDONLY | os.O_CLOEXEC)
         try:
-            os.lseek(fd, 0, os.SEEK_SET)
+            # pread from 0 restarts the seq_file; no lseek needed.
             chunks = []
+            at = 0
             while True:
-                b = os.read(fd, 131072)
+                b = os.pread(fd, 131072, at)
                 if not b:
                     break
                 chunks.append(b)
+                at += len(b)
         except OSError:
             del self._fds[rel]
             os.close(fd)
