@@ -12,7 +12,9 @@ is sampled from /proc/<pid>/status every second (VmRSS median = steady, VmHWM
 metrics each one sent.
 
 A second carbon-client with its default collectors (all whose source exists:
-also system, paging, fs) runs alongside for reference unless --no-default-agent.
+also system, paging, fs) runs alongside for reference unless --no-default-agent,
+and a third, the first one's twin without its C speedups
+(CARBON_CLIENT_PURE_PYTHON=1), unless --no-pure-agent.
 """
 
 from __future__ import annotations
@@ -81,7 +83,7 @@ def agent_command() -> list[str]:
 class Proc:
     """One measured process."""
 
-    def __init__(self, name: str, prefix: str, argv: list[str], log: Path) -> None:
+    def __init__(self, name: str, prefix: str, argv: list[str], log: Path, env: dict | None = None) -> None:
         self.name = name
         self.prefix = prefix
         self.argv = argv
@@ -89,7 +91,7 @@ class Proc:
         self.log = open(log, "wb")
         self.popen = subprocess.Popen(
             argv, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,
+            start_new_session=True, env=env,
         )
         self.rss: list[int] = []
         self.t0 = self.t1 = 0.0
@@ -156,6 +158,9 @@ def main(argv=None) -> int:
     ap.add_argument("--warmup", type=float, default=5.0, help="seconds before the window opens (default 5)")
     ap.add_argument("--no-default-agent", action="store_true",
                     help="do not run the reference carbon-client with its default collectors")
+    ap.add_argument("--no-pure-agent", action="store_true",
+                    help="do not run the same carbon-client with CARBON_CLIENT_PURE_PYTHON=1 "
+                         "(without its C speedups) for comparison")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     ap.add_argument("--json", metavar="FILE", help="write the results here")
     args = ap.parse_args(argv)
@@ -186,6 +191,10 @@ def main(argv=None) -> int:
         procs.append(Proc("carbon-client", "agent",
                           agent_command() + common + ["--prefix", "agent", "--collectors", SAME_GROUPS],
                           tmp / "agent.out"))
+        if not args.no_pure_agent:
+            procs.append(Proc("carbon-client (pure Python)", "agent_pure",
+                              agent_command() + common + ["--prefix", "agent_pure", "--collectors", SAME_GROUPS],
+                              tmp / "agent_pure.out", env=dict(os.environ, CARBON_CLIENT_PURE_PYTHON="1")))
         if not args.no_default_agent:
             procs.append(Proc("carbon-client (default collectors)", "agent_default",
                               agent_command() + common + ["--prefix", "agent_default"],
@@ -262,6 +271,12 @@ def main(argv=None) -> int:
              f"{metrics_ratio:.2f} ({a_groups} / {c['metrics']})", ">= 1", metrics_ratio >= 1),
             ("agent RSS peak", f"{a['rss_peak_mb']:.1f} MB", "< 30 MB", a["rss_peak_mb"] < 30),
         ]
+        pure = results.get("carbon-client (pure Python)")
+        if pure is not None:
+            print()
+            print(f"C speedups: the same agent without them (CARBON_CLIENT_PURE_PYTHON=1) costs "
+                  f"{pure['cpu_ms_per_s']:.3f} ms/s, {pure['cpu_ms_per_s'] / c['cpu_ms_per_s']:.2f} of collectd; "
+                  f"with them {a['cpu_ms_per_s'] / pure['cpu_ms_per_s']:.2f} of that")
         print()
         print(table(("target", "measured", "goal", ""), [(n, m, g, verdict(ok)) for n, m, g, ok in targets]))
         if args.json:
