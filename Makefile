@@ -67,4 +67,4 @@ install-service:
 	  echo "installed; start it with: systemctl enable --now carbon-client"; fi
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis carbon_client/*.so parsers/*.so
