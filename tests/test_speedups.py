@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import math
 import os
-import socket
 import subprocess
 import sys
 from contextlib import contextmanager
 
 import pytest
-from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import parsers._common as pc
