@@ -32,22 +32,6 @@ parse_u64(const char *p, const char *end, unsigned long long *out)
     return 0;
 }
 
-/* The text as UTF-8 bytes; NULL (no exception set) when it has none, as with
- * lone surrogates from a surrogateescape decoding. */
-static const char *
-utf8_of(PyObject *text, Py_ssize_t *len)
-{
-    const char *s;
-    if (!PyUnicode_Check(text)) {
-        PyErr_SetString(PyExc_TypeError, "text must be a str");
-        return NULL;
-    }
-    s = PyUnicode_AsUTF8AndSize(text, len);
-    if (s == NULL)
-        PyErr_Clear();
-    return s;
-}
-
 /* Printable ASCII, spaces and newlines only: the alphabet of the host-wide files. */
 static int
 plain_ascii(const char *s, Py_ssize_t n)
@@ -58,6 +42,21 @@ plain_ascii(const char *s, Py_ssize_t n)
             return 0;
     }
     return 1;
+}
+
+/* The bytes of `text` (a str: the "U" argument format), or NULL (no
+ * exception set) to decline: text with no UTF-8 form, as with lone
+ * surrogates from a surrogateescape decoding, or, when `plain` is set,
+ * anything but printable ASCII, spaces and newlines. */
+static const char *
+text_bytes(PyObject *text, Py_ssize_t *len, int plain)
+{
+    const char *s = PyUnicode_AsUTF8AndSize(text, len);
+    if (s == NULL) {
+        PyErr_Clear();
+        return NULL;
+    }
+    return plain && !plain_ascii(s, *len) ? NULL : s;
 }
 
 /* Split [p, end) at spaces into at most `max` fields; the count, or -1 when more. */
@@ -110,12 +109,9 @@ net_dev_columns(PyObject *self, PyObject *args)
         }
         cols[i] = (int)c;
     }
-    const char *s = utf8_of(text, &len);
-    if (s == NULL) {
-        if (PyErr_Occurred())
-            return NULL;
+    const char *s = text_bytes(text, &len, 0);
+    if (s == NULL)
         Py_RETURN_NONE;
-    }
     PyObject *names = PyList_New(0), *flat = PyList_New(0);
     if (names == NULL || flat == NULL)
         goto error;
@@ -211,13 +207,8 @@ diskstats(PyObject *self, PyObject *args)
         return NULL;
     }
     PyTypeObject *type = (PyTypeObject *)cls;
-    const char *s = utf8_of(text, &len);
-    if (s == NULL) {
-        if (PyErr_Occurred())
-            return NULL;
-        Py_RETURN_NONE;
-    }
-    if (!plain_ascii(s, len))
+    const char *s = text_bytes(text, &len, 1);
+    if (s == NULL)
         Py_RETURN_NONE;
     PyObject *out = PyList_New(0);
     if (out == NULL)
@@ -334,13 +325,8 @@ meminfo(PyObject *self, PyObject *args)
     Py_ssize_t len;
     if (!PyArg_ParseTuple(args, "UO!", &text, &PyTuple_Type, &keys))
         return NULL;
-    const char *s = utf8_of(text, &len);
-    if (s == NULL) {
-        if (PyErr_Occurred())
-            return NULL;
-        Py_RETURN_NONE;
-    }
-    if (!plain_ascii(s, len))
+    const char *s = text_bytes(text, &len, 1);
+    if (s == NULL)
         Py_RETURN_NONE;
     int blank = 1;
     for (Py_ssize_t i = 0; i < len && blank; i++)
@@ -432,13 +418,8 @@ stat_totals(PyObject *self, PyObject *args)
     Py_ssize_t len;
     if (!PyArg_ParseTuple(args, "U", &text))
         return NULL;
-    const char *s = utf8_of(text, &len);
-    if (s == NULL) {
-        if (PyErr_Occurred())
-            return NULL;
-        Py_RETURN_NONE;
-    }
-    if (!plain_ascii(s, len))
+    const char *s = text_bytes(text, &len, 1);
+    if (s == NULL)
         Py_RETURN_NONE;
     unsigned long long cpu[10], scalar[N_SCALARS];
     int ncpu = -1, have[N_SCALARS] = {0};
@@ -551,13 +532,8 @@ loadavg(PyObject *self, PyObject *args)
     Py_ssize_t len;
     if (!PyArg_ParseTuple(args, "U", &text))
         return NULL;
-    const char *s = utf8_of(text, &len);
-    if (s == NULL) {
-        if (PyErr_Occurred())
-            return NULL;
-        Py_RETURN_NONE;
-    }
-    if (!plain_ascii(s, len))
+    const char *s = text_bytes(text, &len, 1);
+    if (s == NULL)
         Py_RETURN_NONE;
     const char *end = s + len;
     while (end > s && (end[-1] == '\n' || end[-1] == ' '))
