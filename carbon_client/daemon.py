@@ -18,7 +18,7 @@ from typing import Callable, Optional
 from carbon_client import __version__, speedups
 from carbon_client.agent import Agent, make_sender
 from carbon_client.config import Config, ConfigError
-from carbon_client.scheduler import Scheduler
+from carbon_client.scheduler import Scheduler, StopFlag
 from carbon_client.systemd import Notifier
 
 log = logging.getLogger("carbon_client")
@@ -43,7 +43,7 @@ class Daemon:
         self.config = config
         self.reload_config = reload_config
         self.notifier = notifier or Notifier.from_env()
-        self.stop = threading.Event()
+        self.stop = StopFlag()
         self._reload = threading.Event()
         self.sender = make_sender(config).start()
         self.agent = Agent(config, sender=self.sender)

@@ -2,8 +2,8 @@
 
 Each tick's timestamp is an exact multiple of the interval. The wait for the
 next boundary is computed afresh from the wall clock every time and slept on
-the monotonic clock (``Event.wait``), so delays never accumulate; a cycle that
-overruns skips the boundaries it missed instead of firing them in a bunch.
+the monotonic clock, so delays never accumulate; a cycle that overruns skips
+the boundaries it missed instead of firing them in a bunch.
 """
 
 from __future__ import annotations
@@ -11,6 +11,44 @@ from __future__ import annotations
 import threading
 import time
 from typing import Callable, Optional
+
+
+class StopFlag:
+    """``threading.Event``'s set / is_set / wait, waiting on one lock.
+
+    ``Event.wait`` runs a page of Python (threading.Condition) around the
+    lock it sleeps on; at a 1 s interval that costs the daemon as much CPU as
+    one collector (docs/BENCHMARKS.md). Here ``wait`` is one acquire of a lock
+    held until ``set`` releases it. ``set`` is safe from another thread and
+    from a signal handler: the interrupted acquire runs the handler, then
+    finds the lock free.
+    """
+
+    def __init__(self) -> None:
+        self._flag = False
+        self._lock = threading.Lock()
+        self._lock.acquire()
+
+    def is_set(self) -> bool:
+        return self._flag
+
+    def set(self) -> None:
+        if not self._flag:
+            self._flag = True
+            try:
+                self._lock.release()
+            except RuntimeError:  # another thread released it first
+                pass
+
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        if self._flag:
+            return True
+        if self._lock.acquire(True, -1 if timeout is None else max(0.0, timeout)):
+            try:
+                self._lock.release()  # stay free: every later wait returns at once
+            except RuntimeError:  # two set() calls raced and both released it
+                pass
+        return self._flag
 
 
 class Scheduler:

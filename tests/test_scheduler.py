@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
+import time
 
 import pytest
 
-from carbon_client.scheduler import Scheduler
+from carbon_client.scheduler import Scheduler, StopFlag
 
 
 class FakeClock:
@@ -87,3 +90,50 @@ def test_stop_interrupts_the_wait():
 def test_interval_must_be_positive():
     with pytest.raises(ValueError):
         Scheduler(0, lambda ts: None)
+
+
+def test_stop_flag_times_out_unset():
+    flag = StopFlag()
+    t0 = time.monotonic()
+    assert flag.wait(0.2) is False
+    assert time.monotonic() - t0 >= 0.19
+    assert not flag.is_set()
+    assert flag.wait(0) is False
+
+
+def test_stop_flag_set_from_another_thread_wakes_the_wait():
+    flag = StopFlag()
+    threading.Timer(0.1, flag.set).start()
+    t0 = time.monotonic()
+    assert flag.wait(30) is True
+    assert time.monotonic() - t0 < 10
+    # Stays set: every later wait returns at once, a second set is harmless.
+    flag.set()
+    assert flag.is_set() and flag.wait(30) is True and flag.wait() is True
+
+
+def test_stop_flag_set_by_a_signal_handler_wakes_the_wait():
+    """What SIGTERM does to `carbon-client run`: the handler runs inside the wait."""
+    flag = StopFlag()
+    old = signal.signal(signal.SIGUSR1, lambda signum, frame: flag.set())
+    try:
+        threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGUSR1)).start()
+        t0 = time.monotonic()
+        assert flag.wait(30) is True
+        assert time.monotonic() - t0 < 10
+    finally:
+        signal.signal(signal.SIGUSR1, old)
+
+
+def test_scheduler_ticks_until_a_stop_flag_is_set():
+    flag = StopFlag()
+    stamps = []
+    clock = FakeClock(99.0)
+
+    def tick(ts):
+        stamps.append(ts)
+        if len(stamps) == 3:
+            flag.set()
+
+    Scheduler(1, tick, wall=clock.wall, wait=clock.wait).run(flag)
+    assert stamps == [100, 101, 102]
