@@ -11,6 +11,7 @@ from typing import Callable, Optional
 from carbon_client.collectors import REGISTRY
 from carbon_client.collectors.agent import AgentHealth, CollectorHealth
 from carbon_client.config import Config
+from carbon_client.health import HealthLines
 from carbon_client.lines import LineFormatter
 from carbon_client.metrics import Collector, Unavailable
 from carbon_client.naming import make_layout, sanitize
@@ -111,6 +112,7 @@ class Agent:
         self.slots = [self._slot(REGISTRY[n](self.source, config)) for n in names]
         self.explicit = config.collectors is not None
         self.health_slots = []
+        self._health: Optional[HealthLines] = None
         if health:
             self.health_slots = [
                 self._slot(AgentHealth(self.source, config, stats=self._agent_stats)),
@@ -132,6 +134,12 @@ class Agent:
         self.layout = make_layout(config.layout, config.hostname, config.prefix,
                                   disks=config.disks, nics=config.nics, writeboost=config.writeboost)
         self.formatter = LineFormatter(self.layout, config.counters)
+        if self.health_slots:
+            # Health lines straight from the counters when the layout allows (health.py).
+            lean = HealthLines(self.layout, config.counters)
+            if self._health is not None:  # a rename keeps the rates going
+                lean.carry(self._health)
+            self._health = lean if lean.usable else None
         want_totals = config.counters in ("raw", "both") or self.layout.needs_totals
         for s in self.slots + self.health_slots:
             s.sampler.want_totals = want_totals
@@ -168,14 +176,10 @@ class Agent:
 
     # -- health ---------------------------------------------------------------
 
-    def _agent_stats(self) -> dict:
-        s = self.sender.stats() if self.sender is not None else {}
-        return {
-            "sent": s.get("sent", 0), "dropped": s.get("dropped", 0), "resent": s.get("resent", 0),
-            "reconnects": s.get("reconnects", 0), "buffered": s.get("buffered", 0),
-            "spooled": s.get("spooled", 0), "connected": s.get("connected", 0),
-            "destination": s.get("destination", 0), "cycle_ms": self.cycle_ms, "skipped": self.skipped,
-        }
+    def _agent_stats(self) -> tuple:
+        """AgentHealth's fields from ``sent`` to ``skipped``: the sender's, then the agent's."""
+        s = self.sender.health() if self.sender is not None else (0, 0, 0, 0, 0, 0, 0, 0)
+        return (*s, self.cycle_ms, self.skipped)
 
     def _collector_stats(self) -> dict:
         return {
@@ -229,19 +233,45 @@ class Agent:
                     out.append((slot.collector, slot.sampler, sampled))
         return out
 
+    def _health_lines(self, timestamp: int, out: list) -> int:
+        """The health lines by :class:`HealthLines`; -1 when it cannot (then the health
+        collectors go through the rate engine, from now on if it failed)."""
+        lean = self._health
+        try:
+            t = self.monotonic()
+            agent = self.health_slots[0].collector.values()
+            slots = [s for s in self.slots if s.enabled or s.errors]
+            names = tuple([s.collector.name for s in slots])
+            collectors = [x for s in slots for x in (s.duration_ms, s.success, s.errors)]
+            return lean.render(agent, names, collectors, t, timestamp, out)
+        except Exception as exc:  # the health lines must never stop the others
+            log.error("health lines failed, sending them the general way from now on: %s", exc,
+                      exc_info=True)
+            self._health = None
+            return -1
+
     def cycle(self, timestamp: int) -> CycleResult:
         t0 = self.monotonic()
         groups = self.sample()
         self.cycle_ms = (self.monotonic() - t0) * 1000.0
-        for slot in self.health_slots:
-            sampled = self._read(slot)
-            if sampled is not None:
-                groups.append((slot.collector, slot.sampler, sampled))
         out: list[str] = []
         count = 0
+        health = -1
+        if self._health is not None and len(self.health_slots) == 2:
+            # Rendered first into a list of its own: health lines go last, as ever.
+            health_out: list[str] = []
+            health = self._health_lines(timestamp, health_out)
+        if health < 0:
+            for slot in self.health_slots:
+                sampled = self._read(slot)
+                if sampled is not None:
+                    groups.append((slot.collector, slot.sampler, sampled))
         render = self.formatter.render
         for collector, sampler, sampled in groups:
             count += render(collector.group, sampler, sampled, timestamp, out)
+        if health >= 0:
+            out += health_out
+            count += health
         data = "".join(out).encode("ascii")
         if self.cycles % 64 == 0:
             self.formatter.prune(

@@ -66,6 +66,10 @@ def parse_destination(text: str, default_port: int = 2003) -> Destination:
     return Destination(host, int(port))
 
 
+# What stats() reports, and health() returns in this order.
+STATS = ("sent", "dropped", "resent", "reconnects", "buffered", "spooled", "connected", "destination")
+
+
 def _count_lines(data: bytes) -> int:
     return data.count(b"\n")
 
@@ -264,15 +268,18 @@ class TcpSender:
     def spooled(self) -> int:
         return self._spool.lines if self._spool is not None else 0
 
+    def health(self) -> tuple:
+        """The values of :data:`STATS`, in order (read every cycle: no dict)."""
+        i, spool = self._dest_index, self._spool
+        up = self._sock is not None
+        return (
+            self.sent, self.dropped + (spool.dropped if spool is not None else 0), self.resent,
+            self.reconnects, self._queued + self._inflight, spool.lines if spool is not None else 0,
+            1 if up else 0, i + 1 if i is not None and up else 0,
+        )
+
     def stats(self) -> dict:
-        i = self._dest_index
-        return {
-            "sent": self.sent,
-            "dropped": self.dropped + (self._spool.dropped if self._spool is not None else 0),
-            "resent": self.resent, "reconnects": self.reconnects, "buffered": self.buffered,
-            "spooled": self.spooled, "connected": 1 if self.connected else 0,
-            "destination": i + 1 if i is not None and self.connected else 0,
-        }
+        return dict(zip(STATS, self.health()))
 
     def close(self, timeout: float = 5.0) -> list[bytes]:
         """Flush for at most ``timeout`` seconds and stop.
@@ -666,9 +673,11 @@ class UdpSender:
     def connected(self) -> bool:
         return True
 
+    def health(self) -> tuple:
+        return (self.sent, self.dropped, 0, 0, 0, 0, 1, 1)
+
     def stats(self) -> dict:
-        return {"sent": self.sent, "dropped": self.dropped, "resent": 0, "reconnects": 0,
-                "buffered": 0, "spooled": 0, "connected": 1, "destination": 1}
+        return dict(zip(STATS, self.health()))
 
     def close(self, timeout: float = 0.0) -> list[bytes]:
         return []
@@ -702,14 +711,14 @@ class Fanout:
     def connected(self) -> bool:
         return any(s.connected for s in self.senders)
 
+    def health(self) -> tuple:
+        each = [s.health() for s in self.senders]
+        sent, dropped, resent, reconnects, buffered, spooled, connected, _ = zip(*each)
+        return (sum(sent), sum(dropped), sum(resent), sum(reconnects), max(buffered), max(spooled),
+                sum(connected), 0)
+
     def stats(self) -> dict:
-        each = [s.stats() for s in self.senders]
-        out = {k: sum(e[k] for e in each) for k in ("sent", "dropped", "resent", "reconnects")}
-        out["buffered"] = max(e["buffered"] for e in each)
-        out["spooled"] = max(e["spooled"] for e in each)
-        out["connected"] = sum(e["connected"] for e in each)
-        out["destination"] = 0
-        return out
+        return dict(zip(STATS, self.health()))
 
     def detach(self) -> list[tuple[bytes, int]]:
         rests = [s.detach() for s in self.senders]

@@ -54,13 +54,13 @@ class AgentHealth(Collector):
         except (OSError, ValueError, IndexError):
             return 0
 
-    def read(self) -> Raw:
-        s = self.stats()
+    def values(self) -> tuple:
+        """The raw tuple: ``stats()`` gives the fields up to ``skipped``, in order."""
         t = os.times()
-        return {None: (
-            s["sent"], s["dropped"], s["resent"], s["reconnects"], s["buffered"], s["spooled"],
-            s["connected"], s["destination"], s["cycle_ms"], s["skipped"], t.user + t.system, self._rss(),
-        )}
+        return (*self.stats(), t.user + t.system, self._rss())
+
+    def read(self) -> Raw:
+        return {None: self.values()}
 
 
 class CollectorHealth(Collector):
