@@ -16,7 +16,7 @@ from carbon_client.lines import LineFormatter
 from carbon_client.metrics import Collector, Unavailable
 from carbon_client.naming import make_layout, sanitize
 from carbon_client.sampling import Sampled, Sampler
-from carbon_client.sender import Fanout, TcpSender, UdpSender
+from carbon_client.sender import STATS, Fanout, TcpSender, UdpSender
 from carbon_client.source import Source
 from carbon_client.spool import Spool
 
@@ -178,14 +178,15 @@ class Agent:
 
     def _agent_stats(self) -> tuple:
         """AgentHealth's fields from ``sent`` to ``skipped``: the sender's, then the agent's."""
-        s = self.sender.health() if self.sender is not None else (0, 0, 0, 0, 0, 0, 0, 0)
+        s = self.sender.health() if self.sender is not None else (0,) * len(STATS)
         return (*s, self.cycle_ms, self.skipped)
 
+    def _reported(self) -> list[_Slot]:
+        """The collectors CollectorHealth reports: those running, and those that failed."""
+        return [s for s in self.slots if s.enabled or s.errors]
+
     def _collector_stats(self) -> dict:
-        return {
-            s.collector.name: (s.duration_ms, s.success, s.errors)
-            for s in self.slots if s.enabled or s.errors
-        }
+        return {s.collector.name: (s.duration_ms, s.success, s.errors) for s in self._reported()}
 
     # -- one cycle --------------------------------------------------------------
 
@@ -240,7 +241,7 @@ class Agent:
         try:
             t = self.monotonic()
             agent = self.health_slots[0].collector.values()
-            slots = [s for s in self.slots if s.enabled or s.errors]
+            slots = self._reported()
             names = tuple([s.collector.name for s in slots])
             collectors = [x for s in slots for x in (s.duration_ms, s.success, s.errors)]
             return lean.render(agent, names, collectors, t, timestamp, out)
@@ -257,7 +258,7 @@ class Agent:
         out: list[str] = []
         count = 0
         health = -1
-        if self._health is not None and len(self.health_slots) == 2:
+        if self._health is not None:
             # Rendered first into a list of its own: health lines go last, as ever.
             health_out: list[str] = []
             health = self._health_lines(timestamp, health_out)

@@ -2,9 +2,9 @@
 
 The health groups (:class:`AgentHealth`, :class:`CollectorHealth`) are
 declared like any collector, and the rate engine and the line formatter can
-send them like any other. Every cycle, though, that path costs a fifth of a
-cycle at a 1 s interval for 30 lines (docs/BENCHMARKS.md): it is made for
-groups with hundreds of instances and derived values, and health has neither.
+send them like any other, but that path is made for groups with hundreds of
+instances and derived values, and health has neither: for its 30 lines a
+cycle, fewer and flatter calls cost less (docs/BENCHMARKS.md).
 :class:`HealthLines` makes the same lines, byte for byte (tests/test_health.py
 compares the two), with one pass over the declarations compiled once per
 layout: counters become per-second rates over the measured time between two
@@ -44,6 +44,9 @@ class _Group:
                 raise ValueError(f"health metric {m.key!r}: only sent counters and gauges are rendered here")
             self.metrics.append((m.key, fields.index(m.source), m.kind == COUNTER, m.scale))
         self.counters = tuple(i for i, f in enumerate(fields) if f in schema.counters)
+        # The flat pass needs values in field order to be lines in metric order, gauges unscaled.
+        self.flat = ([at for _, at, _, _ in self.metrics] == list(range(len(self.metrics)))
+                     and all(scale == 1.0 for _, _, c, scale in self.metrics if not c))
 
     def values(self, cur: Sequence, prev: Optional[Sequence], per_s: float) -> list:
         """The rate engine's values for one instance: step() with rates, first() without."""
@@ -73,7 +76,6 @@ class HealthLines:
 
     def __init__(self, layout: Layout, counters: str) -> None:
         self.layout = layout
-        self.counters = counters
         self._names: Optional[tuple] = None  # the collectors the plan below is for
         self._heads: list[str] = []  # each line's text up to its value
         self._rates = b""  # whether each line is a rate
@@ -81,8 +83,7 @@ class HealthLines:
         self._prev: Optional[list] = None
         self._prev_names: Optional[tuple] = None
         self._prev_t: Optional[float] = None
-        gauges_plain = all(scale == 1.0 for g in (_AGENT, _COLLECTORS) for _, _, c, scale in g.metrics if not c)
-        self.usable = (counters == "rate" and not layout.needs_totals and gauges_plain
+        self.usable = (counters == "rate" and not layout.needs_totals and _AGENT.flat and _COLLECTORS.flat
                        and self._plan(()) is not None)
 
     def _plan(self, names: tuple) -> Optional[tuple]:
@@ -90,9 +91,6 @@ class HealthLines:
         leaves out or scales one of their values (then the rate engine sends health)."""
         heads, rates, scales = [], [], []
         for g, inst in [(_AGENT, None)] + [(_COLLECTORS, n) for n in names]:
-            # The values come in field order, the lines in metric order: one metric per field.
-            if [at for _, at, _, _ in g.metrics] != list(range(len(g.metrics))):
-                return None
             for key, _, is_counter, scale in g.metrics:
                 p = self.layout.path(g.group, inst, key)
                 if p is None or p[1] != 1.0:
