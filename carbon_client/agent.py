@@ -75,6 +75,8 @@ class _Slot:
     success: int = 1
     errors: int = 0
     last_reason: str = ""
+    # (plans, make_plan) of the line formatter: the C engine renders the lines with the rates.
+    lines: Optional[tuple] = None
 
 
 @dataclass
@@ -143,6 +145,7 @@ class Agent:
         want_totals = config.counters in ("raw", "both") or self.layout.needs_totals
         for s in self.slots + self.health_slots:
             s.sampler.want_totals = want_totals
+            s.lines = None if want_totals else self.formatter.context(s.collector.group, s.sampler)
 
     def _slot(self, c: Collector) -> _Slot:
         return _Slot(c, Sampler(c, self.config.counters))
@@ -190,12 +193,18 @@ class Agent:
 
     # -- one cycle --------------------------------------------------------------
 
-    def _read(self, slot: _Slot) -> Optional[Sampled]:
+    def _read(self, slot: _Slot, ts: Optional[str] = None) -> Optional[Sampled]:
+        """One collector's sample; with ``ts`` (the timestamp's text) its lines too when the
+        C engine can make them (``sampled.text``)."""
         c = slot.collector
         t0 = self.monotonic()
         try:
             raw = c.read()
-            sampled = slot.sampler.update(raw, t0)
+            sampled = None
+            if ts is not None and slot.lines is not None:
+                sampled = slot.sampler.update_lines(raw, t0, ts, *slot.lines)
+            if sampled is None:
+                sampled = slot.sampler.update(raw, t0)
         except Unavailable as exc:
             log.warning("collector %s disabled: %s", c.name, exc)
             slot.enabled = False
@@ -218,8 +227,9 @@ class Agent:
             slot.failing = False
         return sampled
 
-    def sample(self) -> list[tuple[Collector, Sampler, Sampled]]:
-        """Read every enabled collector once (health last, so it sees this cycle)."""
+    def sample(self, ts: Optional[str] = None) -> list[tuple[Collector, Sampler, Sampled]]:
+        """Read every enabled collector once; with ``ts`` (the timestamp's text), groups the
+        C engine samples come with their lines rendered."""
         self.source.new_cycle()
         self.cycles += 1
         if self.cycles % self._reprobe_every == 0:
@@ -229,7 +239,7 @@ class Agent:
         out = []
         for slot in self.slots:
             if slot.enabled:
-                sampled = self._read(slot)
+                sampled = self._read(slot, ts)
                 if sampled is not None:
                     out.append((slot.collector, slot.sampler, sampled))
         return out
@@ -253,7 +263,7 @@ class Agent:
 
     def cycle(self, timestamp: int) -> CycleResult:
         t0 = self.monotonic()
-        groups = self.sample()
+        groups = self.sample(str(int(timestamp)))
         self.cycle_ms = (self.monotonic() - t0) * 1000.0
         out: list[str] = []
         count = 0

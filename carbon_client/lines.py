@@ -134,6 +134,16 @@ class LineFormatter:
                 plan.render = fn
         return plan
 
+    def context(self, group: str, sampler: Sampler) -> tuple:
+        """(plans, make_plan) for :meth:`Sampler.update_lines`: the group's plans by instance,
+        and a function making (and keeping) the plan of an instance that has none."""
+        plans = self._plans.setdefault(group, {})
+
+        def make_plan(inst: Optional[str]) -> _Plan:
+            return self._plan_for(group, inst, sampler, sampler.collector.schema(inst), plans)
+
+        return plans, make_plan
+
     def _render_columns(self, group: str, sampler: Sampler, sampled: Sampled, ts: str, out: list) -> int:
         """A group sampled as columns whose every line is a rate: the text of every line but
         its value and timestamp is made once, and the lines are one C-level map over the
@@ -163,6 +173,9 @@ class LineFormatter:
 
     def render(self, group: str, sampler: Sampler, sampled: Sampled, timestamp: int, out: list) -> int:
         """Append the group's lines to ``out``; return how many lines."""
+        if sampled.text is not None:  # rendered by the C engine (Sampler.update_lines)
+            out.append(sampled.text)
+            return sampled.count
         if sampled.columns is not None and sampled.totals is None:
             count = self._render_columns(group, sampler, sampled, str(int(timestamp)), out)
             if count >= 0:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, ClassVar, Mapping, Optional, Sequence
+from typing import AbstractSet, Any, ClassVar, Mapping, Optional, Sequence
 
 from carbon_client.source import Source
 
@@ -145,6 +145,8 @@ class Collector:
     aggregate: ClassVar[Optional[str]] = None
     instances: ClassVar[str] = ""  # what the instance component is, for the docs ("" = none)
     source_path: ClassVar[str] = ""
+    # The instances that count towards the aggregate; None: every one.
+    members: Optional[AbstractSet[Optional[str]]] = None
     _class_schema: ClassVar[Optional[Schema]] = None
 
     def __init__(self, source: Source, options: Any = None) -> None:
@@ -172,5 +174,5 @@ class Collector:
         raise NotImplementedError
 
     def in_aggregate(self, instance: Optional[str]) -> bool:
-        """Whether ``instance`` counts towards the aggregate instance."""
-        return True
+        """Whether ``instance`` counts towards the aggregate instance (``members``)."""
+        return self.members is None or instance in self.members

@@ -9,8 +9,9 @@ no rates for that interval: never a negative value or a spike.
 from __future__ import annotations
 
 import ast
+from functools import reduce
 from itertools import chain, repeat
-from operator import itemgetter, mul, sub
+from operator import add, itemgetter, mul, sub
 from typing import Optional, Sequence
 
 from carbon_client.metrics import COUNTER, GAUGE, Collector, Columns, Metric, Raw, Schema
@@ -115,6 +116,95 @@ def _compile(schema: Schema):
     return namespace["step"], namespace["first"]
 
 
+# The C engine's opcodes (carbon_client/_speedups.c): (op, arg) pairs.
+(_LOCAL, _RATE, _FIELD, _CONST, _ADD, _SUB, _MUL, _DIV, _LT, _LE, _GT, _GE, _NEG, _MIN, _MAX,
+ _JF, _JMP) = range(17)
+_BINARY = {ast.Add: _ADD, ast.Sub: _SUB, ast.Mult: _MUL, ast.Div: _DIV}
+_ORDER = {ast.Lt: _LT, ast.LtE: _LE, ast.Gt: _GT, ast.GtE: _GE}
+_INT64 = 1 << 63
+
+
+class _Unsupported(Exception):
+    """An expression the C engine does not evaluate: the schema stays with Python."""
+
+
+def _emit(node: ast.AST, names: dict, consts: list, code: list) -> None:
+    """Append the postfix code of ``node`` (names: key -> (op, arg))."""
+    if isinstance(node, ast.Constant):
+        v = node.value
+        if v is not None and (type(v) not in (int, float) or (type(v) is int and not -_INT64 <= v < _INT64)):
+            raise _Unsupported(repr(v))
+        consts.append(v)
+        code.append((_CONST, len(consts) - 1))
+    elif isinstance(node, ast.Name):
+        if node.id not in names:
+            raise _Unsupported(node.id)
+        code.append(names[node.id])
+    elif isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+        _emit(node.left, names, consts, code)
+        _emit(node.right, names, consts, code)
+        code.append((_BINARY[type(node.op)], 0))
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        _emit(node.operand, names, consts, code)
+        code.append((_NEG, 0))
+    elif isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _ORDER:
+        _emit(node.left, names, consts, code)
+        _emit(node.comparators[0], names, consts, code)
+        code.append((_ORDER[type(node.ops[0])], 0))
+    elif isinstance(node, ast.IfExp):
+        _emit(node.test, names, consts, code)
+        jf = len(code)
+        code.append((_JF, -1))
+        _emit(node.body, names, consts, code)
+        jmp = len(code)
+        code.append((_JMP, -1))
+        code[jf] = (_JF, len(code))
+        _emit(node.orelse, names, consts, code)
+        code[jmp] = (_JMP, len(code))
+    elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("min", "max")
+          and len(node.args) == 2 and not node.keywords
+          and not any(isinstance(a, ast.Starred) for a in node.args)):
+        _emit(node.args[0], names, consts, code)
+        _emit(node.args[1], names, consts, code)
+        code.append((_MIN if node.func.id == "min" else _MAX, 0))
+    else:
+        raise _Unsupported(ast.dump(node))
+
+
+def _program(schema: Schema):
+    """The schema compiled for the C engine (``_speedups.Program``), or None when it is
+    not built or an expression is beyond it (then the Python engine does all).
+
+    Names resolve as in :func:`_compile`: earlier metrics, then counter fields
+    (their rates), then raw fields.
+    """
+    if _fast is None or not hasattr(_fast, "Program"):
+        return None
+    fields = {f: i for i, f in enumerate(schema.fields)}
+    counters = {f: j for j, f in enumerate(schema.counter_fields)}
+    names: dict = {**{f: (_FIELD, i) for f, i in fields.items()}, **{f: (_RATE, j) for f, j in counters.items()}}
+    metrics, code, consts = [], [], []
+    try:
+        for k, m in enumerate(schema.metrics):
+            if m.kind == COUNTER:
+                metrics.append((0, counters[m.source], float(m.scale), 0, 0))
+            elif m.kind == GAUGE:
+                metrics.append((1, fields[m.source], float(m.scale), 0, 0))
+            else:
+                body: list = []
+                _emit(ast.parse(m.expr, mode="eval").body, names, consts, body)
+                metrics.append((2, 0, 1.0, len(code), len(body)))
+                code.extend(body)
+            names[m.key] = (_LOCAL, k)
+        return _fast.Program(
+            schema, len(schema.fields), [fields[f] for f in schema.counter_fields], metrics,
+            [x for pair in code for x in pair], consts,
+            [i for i, m in enumerate(schema.metrics) if m.agg == "max"],
+        )
+    except (_Unsupported, ValueError, OverflowError):
+        return None
+
+
 def _rates(cur: tuple, prev: Optional[tuple], per_s: float) -> Optional[list]:
     """Per-second rates of one instance, or None: first sample, or a counter went backwards."""
     if prev is None:
@@ -147,30 +237,40 @@ class Sampled:
     ``totals[instance]`` (only with counters raw|both) with
     ``Sampler.total_metrics(schema)``. A group sampled as :class:`Columns`
     keeps its values flat in ``columns`` = (names, values, width) and builds
-    the mappings only when someone asks for them.
+    the mappings only when someone asks for them; one sampled by the C engine
+    keeps them in ``rows`` = (names, values) and has its lines rendered
+    already: ``text``, ``count`` lines.
     """
 
-    __slots__ = ("_values", "totals", "_schemas", "columns", "_schema")
+    __slots__ = ("_values", "totals", "_schemas", "columns", "_schema", "rows", "text", "count")
 
     def __init__(self, values: Optional[dict], totals: Optional[dict], schemas: Optional[dict],
-                 columns: Optional[tuple] = None, schema: Optional[Schema] = None) -> None:
+                 columns: Optional[tuple] = None, schema: Optional[Schema] = None,
+                 rows: Optional[tuple] = None, text: Optional[str] = None, count: int = 0) -> None:
         self._values = values
         self.totals = totals
         self._schemas = schemas
         self.columns = columns
         self._schema = schema
+        self.rows = rows
+        self.text = text
+        self.count = count
 
     @property
     def values(self) -> dict:
         if self._values is None:
-            names, flat, w = self.columns
-            self._values = {n: flat[i:i + w] for n, i in zip(names, range(0, len(flat), w))}
+            if self.rows is not None:
+                self._values = dict(zip(*self.rows))
+            else:
+                names, flat, w = self.columns
+                self._values = {n: flat[i:i + w] for n, i in zip(names, range(0, len(flat), w))}
         return self._values
 
     @property
     def schemas(self) -> dict:
         if self._schemas is None:
-            self._schemas = dict.fromkeys(self.columns[0], self._schema)
+            names = self.rows[0] if self.rows is not None else self.columns[0]
+            self._schemas = dict.fromkeys(names, self._schema)
         return self._schemas
 
 
@@ -178,7 +278,7 @@ class _Compiled:
     """What the engine precomputes for one schema."""
 
     __slots__ = ("schema", "cget", "step", "first", "maxed", "total_metrics", "tget", "tscale",
-                 "width", "identity")
+                 "width", "identity", "program")
 
     def __init__(self, schema: Schema) -> None:
         fields = schema.fields
@@ -195,6 +295,7 @@ class _Compiled:
         self.tget = _getter([fields.index(m.source) for m in self.total_metrics], len(fields))
         self.tscale = tuple(m.scale for m in self.total_metrics)
         self.width = len(cfields)
+        self.program = _program(schema)
 
 
 class Sampler:
@@ -212,8 +313,10 @@ class Sampler:
         single = type(collector).schema is Collector.schema
         self._single = self.compiled(collector.default_schema()) if single else None
         self._prev_keys: Optional[tuple] = None
-        self._prev_rows: list = []
+        self._prev_curs: list = []  # the raw tuples of _prev_keys' instances
         self._prev_flat: Optional[list] = None
+        # The C engine renders this group's lines itself when it can (update_lines).
+        self._lines_ok = (single and type(collector).in_aggregate is Collector.in_aggregate)
         self._agg_keys: Optional[tuple] = None  # the names the aggregate getters were made for
         self._agg_getters: list = []
 
@@ -231,7 +334,7 @@ class Sampler:
         self._prev = {}
         self._prev_t = None
         self._prev_keys = None
-        self._prev_rows = []
+        self._prev_curs = []
         self._prev_flat = None
 
     def update(self, raw: Raw, t: float) -> Sampled:
@@ -244,6 +347,36 @@ class Sampler:
             self._prev_flat = None
             return self._update_single(raw, per_s)
         return self._update_multi(raw, per_s)
+
+    def update_lines(self, raw: Raw, t: float, ts: str, plans: dict, make_plan) -> Optional[Sampled]:
+        """:meth:`update` and the lines of every instance in one C call, for a group with one
+        schema whose instances are those of last time and whose counters all went forward.
+
+        ``plans`` and ``make_plan`` are the line formatter's for this group
+        (:meth:`LineFormatter.context`). The Sampled has the lines in ``text``.
+        None, having changed nothing, whenever the general path must run
+        (first sample, instances changed, a reset, counters raw|both, an
+        expression or a value beyond the C, or no C at all).
+        """
+        comp = self._single
+        prev_t = self._prev_t
+        if (comp is None or comp.program is None or _fast is None or not self._lines_ok or self.want_totals
+                or prev_t is None or self._prev_keys is None or t <= prev_t or type(raw) is not dict):
+            return None
+        keys = self._prev_keys
+        collector = self.collector
+        agg = collector.aggregate
+        got = comp.program.run(raw, keys, self._prev_curs, 1.0 / (t - prev_t), ts, plans, make_plan,
+                               agg, collector.members)
+        if got is None:
+            return None
+        curs, values, text, count = got
+        self._prev_t = t
+        self._prev_curs = curs
+        self._prev_flat = None
+        if len(values) > len(keys):
+            keys = keys + (agg,)
+        return Sampled(None, None, None, schema=comp.schema, rows=(keys, values), text=text, count=count)
 
     def _update_columns(self, cols: Columns, per_s: float) -> Sampled:
         """Every rate in one map when the names are those of last time and nothing was reset.
@@ -269,9 +402,9 @@ class Sampler:
             if comp is None:
                 return self._update_multi(cols.as_mapping(), per_s)
             if prev_flat is not None and prev_keys is not None:
-                self._prev_rows = Columns(prev_keys, prev_flat, w).rows()
+                self._prev_curs = Columns(prev_keys, prev_flat, w).rows()
             else:
-                self._prev_keys, self._prev_rows = None, []
+                self._prev_keys, self._prev_curs = None, []
             out = self._update_single(cols.as_mapping(), per_s)
             self._prev_flat = flat
             return out
@@ -281,11 +414,14 @@ class Sampler:
             if self._agg_keys != keys:
                 member = self.collector.in_aggregate
                 at = [i * w for i, k in enumerate(keys) if member(k)]
-                self._agg_getters = [_getter([a + j for a in at]) for j in range(w)] if at else []
+                # One member: a slice (no Python call per field each cycle).
+                self._agg_getters = [itemgetter(*[a + j for a in at]) if len(at) > 1
+                                     else itemgetter(slice(at[0] + j, at[0] + j + 1))
+                                     for j in range(w)] if at else []
                 self._agg_keys = keys
             if self._agg_getters:
                 keys = keys + (agg,)
-                rates.extend(sum(g(rates)) for g in self._agg_getters)
+                rates.extend([reduce(add, g(rates)) for g in self._agg_getters])  # as _fold
         return Sampled(None, None, None, columns=(keys, rates, w), schema=comp.schema)
 
     def _update_single(self, raw: Raw, per_s: float) -> Sampled:
@@ -294,14 +430,14 @@ class Sampler:
         keys = tuple(raw)
         curs = list(raw.values())
         rows = list(map(comp.cget, curs))
-        prev_keys, prev_rows = self._prev_keys, self._prev_rows
-        self._prev_keys, self._prev_rows = keys, rows
+        prev_keys, prev_curs = self._prev_keys, self._prev_curs
+        self._prev_keys, self._prev_curs = keys, curs
         if not per_s or prev_keys is None:
             rates_rows = [None] * len(rows)
         elif keys == prev_keys:
-            rates_rows = _rates_aligned(rows, prev_rows, per_s, comp.width)
+            rates_rows = _rates_aligned(rows, list(map(comp.cget, prev_curs)), per_s, comp.width)
         else:
-            prev = dict(zip(prev_keys, prev_rows))
+            prev = dict(zip(prev_keys, map(comp.cget, prev_curs)))
             rates_rows = [_rates(r, prev.get(k), per_s) for k, r in zip(keys, rows)]
         step, first = comp.step, comp.first
         if comp.identity and None not in rates_rows:
@@ -375,7 +511,7 @@ class Sampler:
         summed = [_sum(col) for col in zip(*(raw[i] for i in insts))]
         rows = [rates_out[i] for i in insts if rates_out.get(i) is not None]
         if rows:
-            out = comp.step([sum(c) for c in zip(*rows)], summed)
+            out = comp.step([_fold(c) for c in zip(*rows)], summed)
         else:
             out = comp.first(summed)
         for at in comp.maxed:
@@ -387,10 +523,16 @@ class Sampler:
             totals[name] = [sum(c) for c in zip(*(totals[i] for i in insts))]
 
 
+def _fold(values) -> float:
+    """Summed left to right: the same float on every Python (sum() of floats
+    compensates from 3.12 on) and in the C engine."""
+    return reduce(add, values)
+
+
 def _sum(column: Sequence) -> Optional[float]:
     """Sum of a field over members, None when no member has it."""
     if None in column:
         column = [v for v in column if v is not None]
         if not column:
             return None
-    return sum(column)
+    return _fold(column)

@@ -102,7 +102,7 @@ class Disk(Collector):
         super().__init__(source, options)
         self.select = Selector(getattr(options, "disks", None))
         self._known: dict[tuple[str, int, int], Optional[tuple[str, bool]]] = {}
-        self._members: set[str] = set()
+        self.members: set[str] = set()
         self._errors = _LineErrors("diskstats")
         self._ids: list = []
         self._names: list[str] = []
@@ -164,13 +164,10 @@ class Disk(Collector):
         self._known = fresh
         self._names = names
         self._keep = keep
-        self._members = members
+        self.members = members
         self._skip = {key[0] for key, info in fresh.items() if info is None} or None
         # What the next read returns when nothing changed: the reported devices.
         self._ids = [key for key in ids if fresh[key] is not None]
-
-    def in_aggregate(self, instance: Optional[str]) -> bool:
-        return instance in self._members
 
 
 _NET_DEFAULT_SKIP = ("lo",)
@@ -209,7 +206,7 @@ class Net(Collector):
         super().__init__(source, options)
         self.select = Selector(getattr(options, "nics", None))
         self._known: dict[str, Optional[bool]] = {}
-        self._members: set[str] = set()
+        self.members: set[str] = set()
         self._errors = _LineErrors("net/dev")
         self._names: list[str] = []
         self._skip: set[str] = set()
@@ -257,10 +254,7 @@ class Net(Collector):
             if member:
                 members.add(name)
         self._known = fresh
-        self._members = members
+        self.members = members
         self._skip = {name for name, member in fresh.items() if member is None}
         self._names = [names[i] for i in keep]
         return keep if len(keep) < len(names) else None
-
-    def in_aggregate(self, instance: Optional[str]) -> bool:
-        return instance in self._members
