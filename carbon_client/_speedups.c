@@ -1,4 +1,5 @@
-/* Optional C versions of the rate engine's arithmetic and of line rendering.
+/* Optional C versions of the rate engine's arithmetic and of line rendering,
+ * and Program: a whole single-schema group's cycle in one call (see below).
  *
  * rates() and rates_rows() compute per-second rates as the Python engine
  * does (carbon_client/sampling.py). render() writes the lines carbon_client.lines would write for the same

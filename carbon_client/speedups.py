@@ -1,9 +1,11 @@
 """The optional C accelerators, and a switch to do without them.
 
 ``parsers._speedups`` parses the files read every cycle (loadavg, stat,
-meminfo, diskstats, net/dev); ``carbon_client._speedups`` computes rates and
-renders lines. Both are built by ``pip install`` when a C compiler is there
-and skipped when not; either way the Python code is the reference: the C
+meminfo, diskstats, net/dev); ``carbon_client._speedups`` computes rates,
+renders lines, and runs a whole group (rates, derived metrics, aggregate,
+lines) in one call (``Program``, see ``Sampler.update_lines``). Both are
+built by ``pip install`` when a C compiler is there and skipped when not;
+either way the Python code is the reference: the C
 functions return the same results or decline (None, -1) and the Python runs.
 ``CARBON_CLIENT_PURE_PYTHON=1`` in the environment runs the Python only (to
 compare, or to rule the C out when chasing a problem).
