@@ -191,11 +191,13 @@ error:
 /* (cur[j] - prev[j]) * per_s for j < n into a new list: the list, Py_None (new
  * reference) when a value went backwards, or NULL with no exception when a
  * value is not an int or float or an int does not fit 64 bits: what Python's
- * sub and mul would do then is left to them. */
+ * sub and mul would do then is left to them (even when another value went
+ * backwards: Python subtracts them all before it looks). */
 static PyObject *
 rate_list(PyObject **cur, PyObject **prev, Py_ssize_t n, double per_s)
 {
     PyObject *out = PyList_New(n);
+    int backwards = 0;
     if (out == NULL)
         return NULL;
     for (Py_ssize_t j = 0; j < n; j++) {
@@ -209,8 +211,8 @@ rate_list(PyObject **cur, PyObject **prev, Py_ssize_t n, double per_s)
                 goto unusual;
             long long diff = x - y;
             if (diff < 0) {
-                Py_DECREF(out);
-                Py_RETURN_NONE;
+                backwards = 1;
+                continue;
             }
             d = (double)diff;
         } else if ((PyFloat_CheckExact(a) || PyLong_CheckExact(a)) && (PyFloat_CheckExact(b) || PyLong_CheckExact(b))) {
@@ -222,8 +224,8 @@ rate_list(PyObject **cur, PyObject **prev, Py_ssize_t n, double per_s)
             if (d != d)
                 goto unusual; /* NaN: min() would make of it what it does */
             if (d < 0) {
-                Py_DECREF(out);
-                Py_RETURN_NONE;
+                backwards = 1;
+                continue;
             }
         } else {
             goto unusual;
@@ -234,6 +236,10 @@ rate_list(PyObject **cur, PyObject **prev, Py_ssize_t n, double per_s)
             return NULL;
         }
         PyList_SET_ITEM(out, j, r);
+    }
+    if (backwards) {
+        Py_DECREF(out);
+        Py_RETURN_NONE;
     }
     return out;
 unusual:
@@ -451,6 +457,9 @@ evaluate(const Program *p, int start, int len, const val_t *locals, const double
     for (int pc = 0; pc < len;) {
         int op = code[2 * pc], arg = code[2 * pc + 1];
         pc++;
+        /* Program_new checked the operands; the stack is checked here. */
+        if (sp >= STACK || sp < (op <= OP_CONST || op == OP_JMP ? 0 : op == OP_NEG || op == OP_JF ? 1 : 2))
+            return EV_DECLINE;
         switch (op) {
         case OP_LOCAL: st[sp++] = locals[arg]; break;
         case OP_RATE: st[sp].tag = T_FLOAT; st[sp].f = rates[arg]; sp++; break;
@@ -679,23 +688,19 @@ Program_new(PyTypeObject *type, PyObject *args, PyObject *kw)
         }
     }
     Py_DECREF(m);
-    /* Every jump inside its expression, every operand in range, the stack bounded. */
+    /* Every jump forward inside its expression, every operand in range. */
     for (Py_ssize_t k = 0; k < p->nmetrics; k++) {
         if (p->mkind[k] != M_DERIVED)
             continue;
-        int depth = 0;
         for (int pc = 0; pc < p->mlen[k]; pc++) {
             int op = p->code[2 * (p->mstart[k] + pc)], arg = p->code[2 * (p->mstart[k] + pc) + 1];
             if (op == OP_JF || op == OP_JMP) {
-                if (arg < 0 || arg > p->mlen[k])
+                if (arg <= pc || arg > p->mlen[k]) /* forward only: no loops */
                     goto bad;
             } else if ((op == OP_LOCAL && (arg < 0 || arg >= k)) || (op == OP_RATE && (arg < 0 || arg >= p->ncounters))
                        || (op == OP_FIELD && (arg < 0 || arg >= width)) || op < OP_LOCAL || op > OP_JMP) {
                 goto bad;
             }
-            depth += op <= OP_CONST ? 1 : (op == OP_NEG || op == OP_JMP) ? 0 : -1;
-            if (depth > STACK - 1)
-                goto bad;
         }
     }
     PyObject *c = PySequence_Fast(consts, "consts");

@@ -166,6 +166,18 @@ def test_inconsistent_programs_are_refused():
         E.Program(schema, 2, [0], [(2, 0, 1.0, 0, 1)], [3, 7], [], [])  # a constant that is not there
     with pytest.raises(ValueError):
         E.Program(schema, 2, [0], [(2, 0, 1.0, 0, 1)], [0, 0], [], [])  # a metric not yet computed
+    with pytest.raises(ValueError):
+        E.Program(schema, 2, [0], [(2, 0, 1.0, 0, 2)], [1, 0, 16, 0], [], [])  # a jump backwards
+
+
+def test_a_program_that_would_underflow_its_stack_declines():
+    (c, fmt), _ = twin()
+    s = Sampler(c)
+    s.update({"a": (1, 1, 1, 1.0, 1)}, 0.0)
+    add_nothing = E.Program(Dev.default_schema(), 5, [0], [(2, 0, 1.0, 0, 1)], [4, 0], [], [])
+    plans, make = fmt.context("dev", s)
+    assert add_nothing.run({"a": (2, 1, 1, 1.0, 1)}, s._prev_keys, s._prev_curs, 1.0, "1", plans, make,
+                           None, None) is None
 
 
 def mostly(usual, *rare):
