@@ -98,6 +98,29 @@ ascii_of(PyObject *o, const char **s, Py_ssize_t *n)
     return 1;
 }
 
+/* One line: head + value + ' ' + ts + '\n'. 1 written, 0 not renderable
+ * here (a head that is not ASCII, a value add_value declines), -1 error. */
+static int
+add_line(buf_t *b, PyObject *head, PyObject *v, int rate, const char *ts, Py_ssize_t tsn)
+{
+    const char *h;
+    Py_ssize_t hn;
+    if (!ascii_of(head, &h, &hn))
+        return 0;
+    if (buf_add(b, h, hn) < 0)
+        return -1;
+    int rc = add_value(b, v, rate);
+    if (rc <= 0)
+        return rc;
+    if (buf_reserve(b, tsn + 2) < 0)
+        return -1;
+    b->p[b->len++] = ' ';
+    memcpy(b->p + b->len, ts, (size_t)tsn);
+    b->len += tsn;
+    b->p[b->len++] = '\n';
+    return 1;
+}
+
 PyDoc_STRVAR(render_doc,
 "render(out, heads, values, slots, rates, ts) -> int\n\n"
 "For each k, the line heads[k] + value + ' ' + ts + '\\n' with value =\n"
@@ -147,23 +170,11 @@ render(PyObject *self, PyObject *args)
         PyObject *v = vv[i];
         if (v == Py_None)
             continue;
-        const char *h;
-        Py_ssize_t hn;
-        if (!ascii_of(hv[k], &h, &hn))
-            goto unrenderable;
-        if (buf_add(&b, h, hn) < 0)
-            goto error;
-        int rc = add_value(&b, v, rb[k] != 0);
+        int rc = add_line(&b, hv[k], v, rb[k] != 0, tss, tsn);
         if (rc < 0)
             goto error;
         if (rc == 0)
             goto unrenderable;
-        if (buf_reserve(&b, tsn + 2) < 0)
-            goto error;
-        b.p[b.len++] = ' ';
-        memcpy(b.p + b.len, tss, (size_t)tsn);
-        b.len += tsn;
-        b.p[b.len++] = '\n';
         count++;
     }
     if (count) {
@@ -793,21 +804,9 @@ render_instance(buf_t *b, PyObject *heads, PyObject *slots, PyObject *rates, PyO
         PyObject *v = PyList_GET_ITEM(values, i);
         if (v == Py_None)
             continue;
-        const char *h;
-        Py_ssize_t hn;
-        if (!ascii_of(PyTuple_GET_ITEM(heads, k), &h, &hn))
-            return 0;
-        if (buf_add(b, h, hn) < 0)
-            return -1;
-        int rc = add_value(b, v, rb[k] != 0);
+        int rc = add_line(b, PyTuple_GET_ITEM(heads, k), v, rb[k] != 0, ts, tsn);
         if (rc <= 0)
             return rc;
-        if (buf_reserve(b, tsn + 2) < 0)
-            return -1;
-        b->p[b->len++] = ' ';
-        memcpy(b->p + b->len, ts, (size_t)tsn);
-        b->len += tsn;
-        b->p[b->len++] = '\n';
         (*count)++;
     }
     return 1;

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import shutil
-from contextlib import contextmanager
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -23,7 +22,7 @@ from carbon_client.lines import LineFormatter
 from carbon_client.metrics import Collector, counter, derived, gauge
 from carbon_client.naming import DefaultLayout
 from carbon_client.sampling import Sampler
-from tests.conftest import FIXTURES, require
+from tests.conftest import FIXTURES, pure, require
 
 try:
     from carbon_client import _speedups as E
@@ -37,15 +36,6 @@ def built():
     speedups.enable()
     yield
     speedups.enable()
-
-
-@contextmanager
-def pure():
-    speedups.disable()
-    try:
-        yield
-    finally:
-        speedups.enable()
 
 
 class Dev(Collector):
@@ -225,8 +215,7 @@ def test_same_values_and_lines_as_python_on_generated_cycles(seq):
     for ts, (raw, t, members) in enumerate(seq, 100):
         ca.members = cb.members = members
         try:
-            with pure():
-                b, tb, nb = cycle_py(sb, fb, raw, t, ts)
+            b, tb, nb = cycle_py(sb, fb, raw, t, ts)
         except (TypeError, ValueError, OverflowError) as exc:
             # What Python refuses (a None counter, an inf to render) the C must not accept.
             with pytest.raises(type(exc)):

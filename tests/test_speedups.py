@@ -13,7 +13,6 @@ import math
 import os
 import subprocess
 import sys
-from contextlib import contextmanager
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -27,7 +26,7 @@ from parsers.loadavg import parse_loadavg
 from parsers.meminfo import parse_meminfo
 from parsers.net_dev import parse_net_dev_columns
 from parsers.stat import parse_stat
-from tests.conftest import REQUIRE_ALL, ROOT, require
+from tests.conftest import REQUIRE_ALL, ROOT, pure, require
 from tests.parsers.util import proc
 
 try:
@@ -47,15 +46,6 @@ def built():
     speedups.enable()
     yield
     speedups.enable()
-
-
-@contextmanager
-def pure():
-    speedups.disable()
-    try:
-        yield
-    finally:
-        speedups.enable()
 
 
 def python(fn, *args):
