@@ -3,8 +3,6 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= deploy/carbon-client.yaml
-# The optional C speedups: a change to them reinstalls (and so recompiles) them.
-SPEEDUPS := setup.py parsers/_speedups.c carbon_client/_speedups.c
 # Debian packages the test suite drives for real (dstat to compare `top` with,
 # graphite-web, carbon-c-relay, docker-compose and systemd-analyze for the
 # stack tests).
@@ -17,11 +15,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-$(VENV)/.run-stamp: pyproject.toml $(SPEEDUPS) | $(BIN)/python
+$(VENV)/.run-stamp: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e .
 	touch $@
 
-$(VENV)/.test-stamp: pyproject.toml $(SPEEDUPS) | $(BIN)/python
+$(VENV)/.test-stamp: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@ $(VENV)/.run-stamp
 
@@ -69,4 +67,4 @@ install-service:
 	  echo "installed; start it with: systemctl enable --now carbon-client"; fi
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis carbon_client/*.so parsers/*.so
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

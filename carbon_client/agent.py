@@ -1,4 +1,4 @@
-"""One agent: collectors -> rate engine -> lines -> sender, once per tick."""
+"""One agent: collectors -> sampler -> renderer -> sender, once per tick."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from typing import Callable, Optional
 from carbon_client.collectors import REGISTRY
 from carbon_client.collectors.agent import AgentHealth, CollectorHealth
 from carbon_client.config import Config
-from carbon_client.health import HealthLines
-from carbon_client.lines import LineFormatter
+from carbon_client.lines import Renderer
+from carbon_client.logonce import LogOnce
 from carbon_client.metrics import Collector, Unavailable
 from carbon_client.naming import make_layout, sanitize
-from carbon_client.sampling import Sampled, Sampler
-from carbon_client.sender import STATS, Fanout, TcpSender, UdpSender
+from carbon_client.sampling import Sample, Sampler
+from carbon_client.sender import Fanout, TcpSender, UdpSender
 from carbon_client.source import Source
 from carbon_client.spool import Spool
 
@@ -24,6 +24,8 @@ log = logging.getLogger("carbon_client")
 
 # Disabled collectors look for their source again this often.
 REPROBE_SECONDS = 300
+# What AgentHealth reports from the sender when there is none.
+NO_SENDER = (0, 0, 0, 0, 0, 0, 0, 0)
 
 
 def open_spool(directory: str, max_bytes: int) -> Spool:
@@ -70,21 +72,18 @@ class _Slot:
     collector: Collector
     sampler: Sampler
     enabled: bool = False
-    failing: bool = False
     duration_ms: float = 0.0
     success: int = 1
     errors: int = 0
     last_reason: str = ""
-    # (plans, make_plan) of the line formatter: the C engine renders the lines with the rates.
-    lines: Optional[tuple] = None
 
 
 @dataclass
 class CycleResult:
-    """What one cycle produced: the sampled groups, and the lines sent."""
+    """What one cycle produced: the sampled groups (health last), and the lines sent."""
 
     timestamp: int
-    groups: list[tuple[Collector, Sampler, Sampled]]
+    samples: list[Sample]
     data: bytes
     lines: int
     duration_ms: float
@@ -99,6 +98,7 @@ class Agent:
         sender=None,
         monotonic: Callable[[], float] = time.monotonic,
         health: bool = True,
+        process: Optional[Callable[[], tuple]] = None,
     ) -> None:
         self.config = config
         self.source = source or Source(
@@ -109,15 +109,15 @@ class Agent:
         self.cycle_ms = 0.0
         self.skipped = 0
         self.cycles = 0
+        self.complaints = LogOnce(log)
         self._reprobe_every = max(1, REPROBE_SECONDS // config.interval)
         names = config.collectors or tuple(REGISTRY)
-        self.slots = [self._slot(REGISTRY[n](self.source, config)) for n in names]
         self.explicit = config.collectors is not None
+        self.slots = [self._slot(REGISTRY[n](self.source, config)) for n in names]
         self.health_slots = []
-        self._health: Optional[HealthLines] = None
         if health:
             self.health_slots = [
-                self._slot(AgentHealth(self.source, config, stats=self._agent_stats)),
+                self._slot(AgentHealth(self.source, config, stats=self._agent_stats, process=process)),
                 self._slot(CollectorHealth(self.source, config, stats=self._collector_stats)),
             ]
         for s in self.slots:
@@ -135,20 +135,12 @@ class Agent:
         self.config = config
         self.layout = make_layout(config.layout, config.hostname, config.prefix,
                                   disks=config.disks, nics=config.nics, writeboost=config.writeboost)
-        self.formatter = LineFormatter(self.layout, config.counters)
-        if self.health_slots:
-            # Health lines straight from the counters when the layout allows (health.py).
-            lean = HealthLines(self.layout, config.counters)
-            if self._health is not None:  # a rename keeps the rates going
-                lean.carry(self._health)
-            self._health = lean if lean.usable else None
-        want_totals = config.counters in ("raw", "both") or self.layout.needs_totals
+        self.renderer = Renderer(self.layout, config.counters)
         for s in self.slots + self.health_slots:
-            s.sampler.want_totals = want_totals
-            s.lines = None if want_totals else self.formatter.context(s.collector.group, s.sampler)
+            s.sampler.want_totals = self.renderer.wants_totals
 
     def _slot(self, c: Collector) -> _Slot:
-        return _Slot(c, Sampler(c, self.config.counters))
+        return _Slot(c, Sampler(c))
 
     def _probe(self, slot: _Slot, first: bool = False) -> None:
         c = slot.collector
@@ -177,34 +169,26 @@ class Agent:
         """Collectors disabled because their source is missing, and why."""
         return {s.collector.name: s.last_reason for s in self.slots if not s.enabled}
 
-    # -- health ---------------------------------------------------------------
+    # -- health -----------------------------------------------------------------
 
     def _agent_stats(self) -> tuple:
         """AgentHealth's fields from ``sent`` to ``skipped``: the sender's, then the agent's."""
-        s = self.sender.health() if self.sender is not None else (0,) * len(STATS)
+        s = self.sender.health() if self.sender is not None else NO_SENDER
         return (*s, self.cycle_ms, self.skipped)
 
-    def _reported(self) -> list[_Slot]:
-        """The collectors CollectorHealth reports: those running, and those that failed."""
-        return [s for s in self.slots if s.enabled or s.errors]
-
     def _collector_stats(self) -> dict:
-        return {s.collector.name: (s.duration_ms, s.success, s.errors) for s in self._reported()}
+        """Per collector running, or that failed: (duration_ms, success, errors)."""
+        return {s.collector.name: (s.duration_ms, s.success, s.errors)
+                for s in self.slots if s.enabled or s.errors}
 
-    # -- one cycle --------------------------------------------------------------
+    # -- one cycle ----------------------------------------------------------------
 
-    def _read(self, slot: _Slot, ts: Optional[str] = None) -> Optional[Sampled]:
-        """One collector's sample; with ``ts`` (the timestamp's text) its lines too when the
-        C engine can make them (``sampled.text``)."""
+    def _read(self, slot: _Slot) -> Optional[Sample]:
+        """One collector's sample, under the exception boundary that keeps the others going."""
         c = slot.collector
         t0 = self.monotonic()
         try:
-            raw = c.read()
-            sampled = None
-            if ts is not None and slot.lines is not None:
-                sampled = slot.sampler.update_lines(raw, t0, ts, *slot.lines)
-            if sampled is None:
-                sampled = slot.sampler.update(raw, t0)
+            sample = slot.sampler.update(c.read(), t0)
         except Unavailable as exc:
             log.warning("collector %s disabled: %s", c.name, exc)
             slot.enabled = False
@@ -215,79 +199,35 @@ class Agent:
             slot.errors += 1
             slot.success = 0
             slot.duration_ms = (self.monotonic() - t0) * 1000.0
-            if not slot.failing:
-                expected = isinstance(exc, (OSError, ValueError))
-                log.error("collector %s failed: %s", c.name, exc, exc_info=not expected)
-                slot.failing = True
+            expected = isinstance(exc, (OSError, ValueError))
+            self.complaints.complain(c.name, f"collector {c.name} failed: {exc}", logging.ERROR,
+                                     exc_info=not expected)
             return None
         slot.duration_ms = (self.monotonic() - t0) * 1000.0
         slot.success = 1
-        if slot.failing:
-            log.info("collector %s recovered", c.name)
-            slot.failing = False
-        return sampled
+        self.complaints.release(c.name, f"collector {c.name} recovered")
+        return sample
 
-    def sample(self, ts: Optional[str] = None) -> list[tuple[Collector, Sampler, Sampled]]:
-        """Read every enabled collector once; with ``ts`` (the timestamp's text), groups the
-        C engine samples come with their lines rendered."""
+    def sample(self) -> list[Sample]:
+        """Read every enabled collector once (not the health groups)."""
         self.source.new_cycle()
         self.cycles += 1
         if self.cycles % self._reprobe_every == 0:
             for s in self.slots:
                 if not s.enabled:
                     self._probe(s)
-        out = []
-        for slot in self.slots:
-            if slot.enabled:
-                sampled = self._read(slot, ts)
-                if sampled is not None:
-                    out.append((slot.collector, slot.sampler, sampled))
-        return out
-
-    def _health_lines(self, timestamp: int, out: list) -> int:
-        """The health lines by :class:`HealthLines`; -1 when it cannot (then the health
-        collectors go through the rate engine, from now on if it failed)."""
-        lean = self._health
-        try:
-            t = self.monotonic()
-            agent = self.health_slots[0].collector.values()
-            slots = self._reported()
-            names = tuple([s.collector.name for s in slots])
-            collectors = [x for s in slots for x in (s.duration_ms, s.success, s.errors)]
-            return lean.render(agent, names, collectors, t, timestamp, out)
-        except Exception as exc:  # the health lines must never stop the others
-            log.error("health lines failed, sending them the general way from now on: %s", exc,
-                      exc_info=True)
-            self._health = None
-            return -1
+        return [x for x in (self._read(s) for s in self.slots if s.enabled) if x is not None]
 
     def cycle(self, timestamp: int) -> CycleResult:
         t0 = self.monotonic()
-        groups = self.sample(str(int(timestamp)))
+        samples = self.sample()
         self.cycle_ms = (self.monotonic() - t0) * 1000.0
+        samples += [x for x in (self._read(s) for s in self.health_slots) if x is not None]
         out: list[str] = []
         count = 0
-        health = -1
-        if self._health is not None:
-            # Rendered first into a list of its own: health lines go last, as ever.
-            health_out: list[str] = []
-            health = self._health_lines(timestamp, health_out)
-        if health < 0:
-            for slot in self.health_slots:
-                sampled = self._read(slot)
-                if sampled is not None:
-                    groups.append((slot.collector, slot.sampler, sampled))
-        render = self.formatter.render
-        for collector, sampler, sampled in groups:
-            count += render(collector.group, sampler, sampled, timestamp, out)
-        if health >= 0:
-            out += health_out
-            count += health
+        for sample in samples:
+            count += self.renderer.render(sample, timestamp, out)
         data = "".join(out).encode("ascii")
-        if self.cycles % 64 == 0:
-            self.formatter.prune(
-                (c.group, inst) for c, _, s in groups for inst in s.values
-            )
         if self.sender is not None and data:
             self.sender.put(data, count)
-        return CycleResult(timestamp, groups, data, count, (self.monotonic() - t0) * 1000.0)
+        return CycleResult(timestamp, samples, data, count, (self.monotonic() - t0) * 1000.0)

@@ -131,10 +131,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"carbon-client: config error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     setup_logging(config.log_level)
-    if os.environ.get("CARBON_CLIENT_PURE_PYTHON"):
-        from carbon_client import speedups
-
-        speedups.disable()
     if args.command == "once":
         return cmd_once(config)
     return cmd_run(config, args)

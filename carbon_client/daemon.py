@@ -15,7 +15,7 @@ import sys
 import threading
 from typing import Callable, Optional
 
-from carbon_client import __version__, speedups
+from carbon_client import __version__
 from carbon_client.agent import Agent, make_sender
 from carbon_client.config import Config, ConfigError
 from carbon_client.scheduler import Scheduler, StopFlag
@@ -99,8 +99,8 @@ class Daemon:
 
     def run(self) -> int:
         self.install_signals()
-        log.info("carbon-client %s: %s (collectors: %s; %s)", __version__, self.describe(),
-                 ", ".join(self.agent.enabled), speedups.describe())
+        log.info("carbon-client %s: %s (collectors: %s)", __version__, self.describe(),
+                 ", ".join(self.agent.enabled))
         self.notifier.ready(self.describe())
         self.scheduler.run(self.stop)
         self.notifier.stopping()

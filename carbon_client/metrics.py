@@ -1,24 +1,23 @@
 """Metric declarations and the collector interface.
 
 A collector declares what it sends as data (key, kind, unit, help) and reads
-raw values; the rate engine (:mod:`carbon_client.sampling`) turns counters into
-per-second rates and fills derived values. docs/METRICS.md is generated from
-these declarations (``python -m carbon_client.docs``).
+raw values; the sampler (:mod:`carbon_client.sampling`) turns counters into
+per-second rates and computes derived values. docs/METRICS.md is generated
+from these declarations (``python -m carbon_client.docs``).
 """
 
 from __future__ import annotations
 
-import logging
+import inspect
 from dataclasses import dataclass
-from typing import AbstractSet, Any, ClassVar, Mapping, Optional, Sequence
+from operator import itemgetter
+from typing import AbstractSet, Any, Callable, ClassVar, Mapping, Optional, Sequence
 
 from carbon_client.source import Source
 
 COUNTER = "counter"
 GAUGE = "gauge"
 DERIVED = "derived"
-
-log = logging.getLogger("carbon_client.collectors")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,11 +28,11 @@ class Metric:
         multiplied by ``scale``; with ``--counters raw|both`` the cumulative
         raw value times ``scale`` goes to ``<key>_total`` when ``total``.
     gauge: raw field ``field`` multiplied by ``scale``.
-    derived: the Python expression ``expr``, over the keys of the metrics
-        declared before it (their values) and the raw fields (a counter
-        field is its per-second rate, a gauge field its value); None, or a
-        division by zero, means no value this interval. The engine compiles
-        every schema's metrics into one function (sampling.py).
+    derived: ``fn`` called with the values of the metrics declared before it
+        that its parameters name (``lambda reads, read_time: ...``). An input
+        unknown this interval (None: a first sample, a counter that went
+        backwards) means no value, unless ``partial``: then ``fn`` gets the
+        None and decides. A ZeroDivisionError or TypeError also means no value.
     The aggregate instance (``total``) is computed from the members' summed
     fields like any instance; ``agg="max"`` instead takes the largest
     member's value. ``send=False`` keeps a metric as a helper for others.
@@ -47,8 +46,9 @@ class Metric:
     field: Optional[str] = None
     total: bool = True
     agg: str = "sum"
-    expr: Optional[str] = None
+    fn: Optional[Callable[..., Any]] = None
     send: bool = True
+    partial: bool = False
 
     @property
     def source(self) -> str:
@@ -63,66 +63,62 @@ def gauge(key: str, unit: str, help: str, **kw: Any) -> Metric:
     return Metric(key, GAUGE, unit, help, **kw)
 
 
-def derived(key: str, unit: str, help: str, expr: str, **kw: Any) -> Metric:
-    return Metric(key, DERIVED, unit, help, total=False, expr=expr, **kw)
+def derived(key: str, unit: str, help: str, fn: Callable[..., Any], **kw: Any) -> Metric:
+    return Metric(key, DERIVED, unit, help, total=False, fn=fn, **kw)
 
 
-class Columns:
-    """Raw readings of many instances of one schema in one flat list.
-
-    ``flat`` holds the fields of ``names[0]``, then those of ``names[1]``...,
-    ``width`` fields each. A collector with hundreds of instances (NICs on a
-    container host) returns this instead of a mapping: the engine computes
-    every rate with one map over the list.
-    """
-
-    __slots__ = ("names", "flat", "width")
-
-    def __init__(self, names: Sequence[str], flat: list, width: int) -> None:
-        self.names = names
-        self.flat = flat
-        self.width = width
-
-    def __iter__(self):
-        return iter(self.names)
-
-    def __len__(self) -> int:
-        return len(self.names)
-
-    def rows(self) -> list[tuple]:
-        w, flat = self.width, self.flat
-        return [tuple(flat[i:i + w]) for i in range(0, len(flat), w)]
-
-    def as_mapping(self) -> dict:
-        return dict(zip(self.names, self.rows()))
-
-    def items(self):
-        return self.as_mapping().items()
-
-
-Raw = Mapping[Optional[str], Sequence[float]]
+Raw = Mapping[Optional[str], Sequence[Any]]
 
 
 class Unavailable(Exception):
     """The collector's source does not exist on this host (no NFS, no dmsetup...)."""
 
 
-@dataclass(frozen=True, slots=True, eq=False)
 class Schema:
     """The layout of one instance's raw tuple and what is sent from it.
 
-    ``fields`` names the raw tuple's positions; ``counters`` lists the fields
-    that only grow (their rates are computed; a decrease is a reset);
-    ``metrics`` is what is sent, in order.
+    ``fields`` names the raw tuple's positions; ``counters`` the fields that
+    only grow (their rates are computed; a decrease is a reset); ``metrics``
+    is what is sent, in order. What the sampler needs is worked out once here.
     """
 
-    fields: tuple[str, ...]
-    counters: frozenset[str]
-    metrics: tuple[Metric, ...]
+    __slots__ = ("fields", "counters", "metrics", "index", "pick_counters", "steps", "maxed",
+                 "total_metrics", "total_steps")
 
-    @property
-    def counter_fields(self) -> tuple[str, ...]:
-        return tuple(f for f in self.fields if f in self.counters)
+    def __init__(self, fields: Sequence[str], counters: AbstractSet[str], metrics: Sequence[Metric]) -> None:
+        self.fields = tuple(fields)
+        self.counters = frozenset(counters)
+        self.metrics = tuple(metrics)
+        at = {f: i for i, f in enumerate(self.fields)}
+        counter_fields = [f for f in self.fields if f in self.counters]
+        rate_at = {f: j for j, f in enumerate(counter_fields)}
+        positions = [at[f] for f in counter_fields]
+        self.pick_counters = (lambda raw: ()) if not positions else (
+            (lambda raw: (raw[positions[0]],)) if len(positions) == 1 else itemgetter(*positions))
+        self.index = {m.key: i for i, m in enumerate(self.metrics)}
+        # (kind, position in the raw tuple, the rates or the values, scale, fn, partial) per metric
+        steps = []
+        for m in self.metrics:
+            if m.kind == DERIVED:
+                steps.append((m.kind, self._inputs(m), m.scale, m.fn, m.partial))
+            elif m.source not in (rate_at if m.kind == COUNTER else at):
+                raise ValueError(f"metric {m.key!r}: no {m.kind} field {m.source!r}")
+            else:
+                steps.append((m.kind, rate_at[m.source] if m.kind == COUNTER else at[m.source], m.scale, None,
+                              False))
+        self.steps = tuple(steps)
+        self.maxed = tuple(i for i, m in enumerate(self.metrics) if m.agg == "max")
+        self.total_metrics = tuple(m for m in self.metrics if m.kind == COUNTER and m.total)
+        self.total_steps = tuple((at[m.source], m.scale) for m in self.total_metrics)
+
+    def _inputs(self, m: Metric) -> tuple[int, ...]:
+        """Positions, among the metrics before ``m``, of those its function's parameters name."""
+        before = {x.key: i for i, x in enumerate(self.metrics[:self.index[m.key]])}
+        names = list(inspect.signature(m.fn).parameters)
+        unknown = [n for n in names if n not in before]
+        if unknown:
+            raise ValueError(f"derived metric {m.key!r}: {', '.join(unknown)} is not a metric declared before it")
+        return tuple(before[n] for n in names)
 
 
 class Collector:
@@ -157,7 +153,7 @@ class Collector:
     def default_schema(cls) -> Schema:
         s = cls.__dict__.get("_class_schema")
         if s is None:
-            s = Schema(tuple(cls.fields), frozenset(cls.counters), tuple(cls.metrics))
+            s = Schema(cls.fields, cls.counters, cls.metrics)
             cls._class_schema = s
         return s
 

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
-# The C versions of the per-cycle parsers (parsers/_speedups.c), when built.
-# They answer None for anything but a kernel's usual text, and the Python
-# code below them runs: it alone decides what is an error. Set to None to
-# use the Python code only.
-try:
-    from parsers import _speedups as speedups
-except ImportError:  # built without a C compiler
-    speedups = None
-
 OnError = Optional[Callable[["ParseError"], None]]
+
+# Longest piece of input quoted in an error: a 10 MB line must not become a 10 MB log line.
+EXCERPT = 120
 
 
 class ParseError(ValueError):
     """Input that does not have the format the kernel documents."""
+
+
+def excerpt(text: str) -> str:
+    """``repr(text)``, cut to :data:`EXCERPT` characters with how much was left out."""
+    if len(text) <= EXCERPT:
+        return repr(text)
+    return f"{text[:EXCERPT]!r}... ({len(text)} characters)"
 
 
 def uints(source: str, line: str, fields: list[str] | tuple[str, ...]) -> list[int]:
@@ -28,11 +29,11 @@ def uints(source: str, line: str, fields: list[str] | tuple[str, ...]) -> list[i
     """
     joined = "".join(fields)
     if not (joined.isascii() and joined.isdigit()):
-        raise ParseError(f"{source}: {line!r}: expected unsigned decimal fields")
+        raise ParseError(f"{source}: {excerpt(line)}: expected unsigned decimal fields")
     try:
         return list(map(int, fields))
     except ValueError as exc:  # over sys.int_info.str_digits_check_threshold
-        raise ParseError(f"{source}: {line!r}: {exc}") from None
+        raise ParseError(f"{source}: {excerpt(line)}: {exc}") from None
 
 
 def report(on_error: OnError, err: ParseError) -> None:
@@ -45,8 +46,7 @@ def report(on_error: OnError, err: ParseError) -> None:
 def find_line(text: str, head: str) -> Optional[str]:
     """The line of ``text`` that starts with ``head`` (``"MemTotal:"``), or None.
 
-    For files read every cycle whose reader wants a handful of their lines:
-    a few C-level finds instead of splitting every line.
+    For files whose reader wants a handful of their lines (meminfo, vmstat).
     """
     if text.startswith(head):
         at = 0

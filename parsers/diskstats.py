@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Container, NamedTuple, Optional
+from typing import NamedTuple
 
-from parsers import _common
-from parsers._common import OnError, ParseError, report, uints
+from ._common import excerpt, OnError, ParseError, report, uints
 
 
 class DiskStats(NamedTuple):
@@ -42,51 +41,22 @@ class DiskStats(NamedTuple):
 _PAD = {14: (0, 0, 0, 0, 0, 0), 18: (0, 0), 20: ()}
 
 
-def parse_diskstats(text: str, on_error: OnError = None,
-                    skip: Optional[Container[str]] = None) -> list[DiskStats]:
-    """All devices in file order. Field counts may differ from line to line.
-
-    Lines of devices named in ``skip`` are left out unconverted (a host has
-    dozens of loop and ram devices nobody reports).
-    """
-    fast = _common.speedups
-    if fast is not None:
-        got = fast.diskstats(text, DiskStats, skip)
-        if got is not None:
-            return got
+def parse_diskstats(text: str, on_error: OnError = None) -> list[DiskStats]:
+    """All devices in file order. Field counts may differ from line to line."""
     out: list[DiskStats] = []
     for line in text.splitlines():
         f = line.split()
         if not f:
             continue
-        if skip is not None and len(f) > 2 and f[2] in skip:
-            continue
-        n = len(f)
-        pad = _PAD.get(n)
+        pad = _PAD.get(len(f))
         if pad is None:
-            report(on_error, ParseError(f"diskstats: {line!r}: expected 14, 18 or 20 fields, got {n}"))
+            report(on_error, ParseError(f"diskstats: {excerpt(line)}: expected 14, 18 or 20 fields, got {len(f)}"))
             continue
-        name = f[2]
-        del f[2]
-        # int() takes '+1', '1_0' and non-ASCII digits: no such line is a kernel's.
-        nums = line.replace(name, "", 1)
-        if nums.isascii() and "_" not in nums and "+" not in nums and "-" not in nums:
-            try:
-                out.append(_new(DiskStats, (*_ints(f[:2]), name, *_ints(f[2:]), *pad, n)))
-                continue
-            except ValueError:
-                pass
+        name = f.pop(2)
         try:
             v = uints("diskstats", line, f)
         except ParseError as err:
             report(on_error, err)
             continue
-        out.append(DiskStats(v[0], v[1], name, *v[2:], *pad, n))
+        out.append(DiskStats(v[0], v[1], name, *v[2:], *pad, len(f) + 1))
     return out
-
-
-_new = tuple.__new__
-
-
-def _ints(fields: list[str]) -> list[int]:
-    return list(map(int, fields))

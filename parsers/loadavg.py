@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from parsers import _common
-from parsers._common import ParseError, uints
+from ._common import excerpt, ParseError, uints
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,23 +22,18 @@ class LoadAvg:
 
 def _float(line: str, field: str) -> float:
     if not field.replace(".", "", 1).isdigit() or not field.isascii():
-        raise ParseError(f"loadavg: {line!r}: {field!r} is not a load average")
+        raise ParseError(f"loadavg: {excerpt(line)}: {excerpt(field)} is not a load average")
     value = float(field)
     if not math.isfinite(value):  # float("9" * 400) is inf, not an error
-        raise ParseError(f"loadavg: {line!r}: {field!r} is not a load average")
+        raise ParseError(f"loadavg: {excerpt(line)}: {excerpt(field)} is not a load average")
     return value
 
 
 def parse_loadavg(text: str) -> LoadAvg:
-    fast = _common.speedups
-    if fast is not None:
-        got = fast.loadavg(text)
-        if got is not None:
-            return LoadAvg(*got)
     line = text.strip()
     fields = line.split()
     if len(fields) != 5 or fields[3].count("/") != 1 or "\n" in line:
-        raise ParseError(f"loadavg: {line!r}: expected 'l1 l5 l15 running/total last_pid'")
+        raise ParseError(f"loadavg: {excerpt(line)}: expected 'l1 l5 l15 running/total last_pid'")
     running, total = fields[3].split("/")
     r, t, pid = uints("loadavg", line, (running, total, fields[4]))
     return LoadAvg(

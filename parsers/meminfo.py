@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from typing import Collection, Optional
 
-from parsers import _common
-from parsers._common import ParseError, find_line
+from ._common import excerpt, ParseError, find_line
 
 _LINE = re.compile(r"^([^:\s]+):[ \t]*([0-9]+)(?:[ \t]+(kB))?[ \t]*$", re.M | re.A)
 
@@ -19,11 +18,11 @@ def _lookup(text: str, keys: Collection[str]) -> dict[str, int]:
             continue
         m = _LINE.fullmatch(line)
         if m is None:
-            raise ParseError(f"meminfo: {line!r}: expected 'Key: value [kB]'")
+            raise ParseError(f"meminfo: {excerpt(line)}: expected 'Key: value [kB]'")
         try:
             out[key] = int(m.group(2)) * 1024 if m.group(3) else int(m.group(2))
         except ValueError as exc:
-            raise ParseError(f"meminfo: {line!r}: {exc}") from None
+            raise ParseError(f"meminfo: {excerpt(line)}: {exc}") from None
     return out
 
 
@@ -38,11 +37,6 @@ def parse_meminfo(text: str, keys: Optional[Collection[str]] = None) -> dict[str
     print are absent.
     """
     if keys is not None:
-        fast = _common.speedups
-        if fast is not None and type(keys) is tuple:
-            got = fast.meminfo(text, keys)
-            if got is not None:
-                return got
         if not text.strip():
             raise ParseError("meminfo: empty")
         return _lookup(text, keys)
@@ -51,11 +45,11 @@ def parse_meminfo(text: str, keys: Optional[Collection[str]] = None) -> dict[str
     if len(found) != len(nonblank):
         good = {m.group(0) for m in _LINE.finditer(text)}
         bad = next(ln for ln in nonblank if ln not in good)
-        raise ParseError(f"meminfo: {bad!r}: expected 'Key: value [kB]'")
+        raise ParseError(f"meminfo: {excerpt(bad)}: expected 'Key: value [kB]'")
     if not found:
         raise ParseError("meminfo: empty")
     try:
         return {k: int(v) * 1024 if unit else int(v) for k, v, unit in found}
     except ValueError as exc:  # beyond int()'s digit limit: the longest value is one
         bad = max(_LINE.finditer(text), key=lambda m: len(m.group(2))).group(0)
-        raise ParseError(f"meminfo: {bad!r}: {exc}") from None
+        raise ParseError(f"meminfo: {excerpt(bad)}: {exc}") from None

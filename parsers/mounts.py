@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from parsers._common import OnError, ParseError, report
+from ._common import excerpt, OnError, ParseError, report
 
 
 class Mount(NamedTuple):
@@ -34,7 +34,7 @@ def parse_mounts(text: str, on_error: OnError = None) -> list[Mount]:
             continue
         f = line.split(" ")
         if len(f) != 6 or not (f[4] + f[5]).isascii() or not (f[4] + f[5]).isdigit():
-            report(on_error, ParseError(f"mounts: {line!r}: expected 6 fields, the last two numbers"))
+            report(on_error, ParseError(f"mounts: {excerpt(line)}: expected 6 fields, the last two numbers"))
             continue
         out.append(Mount(_unescape(f[0]), _unescape(f[1]), f[2], f[3]))
     return out
@@ -52,5 +52,5 @@ def parse_filesystems(text: str) -> dict[str, bool]:
         elif len(f) == 2 and f[0] == "nodev":
             out[f[1]] = False
         else:
-            raise ParseError(f"filesystems: {line!r}: expected '[nodev] name'")
+            raise ParseError(f"filesystems: {excerpt(line)}: expected '[nodev] name'")
     return out

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from math import isfinite
 from typing import Callable, NamedTuple, Optional
 
-from parsers._common import OnError, ParseError, report, uints
+from ._common import excerpt, OnError, ParseError, report, uints
 
 # -- op names -----------------------------------------------------------------
 
@@ -208,7 +208,7 @@ def _fixed(cls: type) -> _Line:
 
     def parse(src: str, line: str, f: list) -> object:
         if len(f) != want:
-            raise ParseError(f"{src}: {line!r}: expected {want - 1} values, got {len(f) - 1}")
+            raise ParseError(f"{src}: {excerpt(line)}: expected {want - 1} values, got {len(f) - 1}")
         return cls._make(uints(src, line, f[1:]))  # type: ignore[attr-defined]
 
     return parse
@@ -223,8 +223,8 @@ def _ops(table: tuple[str, ...]) -> _Line:
         # The count is the decimal of the number of values, or the line is cut or padded.
         if n < 0 or f[1] != str(n):
             if n < 0:
-                raise ParseError(f"{src}: {line!r}: expected a count and the values")
-            raise ParseError(f"{src}: {line!r}: count {f[1]!r} but {n} values")
+                raise ParseError(f"{src}: {excerpt(line)}: expected a count and the values")
+            raise ParseError(f"{src}: {excerpt(line)}: count {excerpt(f[1])} but {n} values")
         counts = tuple(uints(src, line, f[2:])) if n else ()
         names = names_of.get(n)
         if names is None:
@@ -239,7 +239,7 @@ def _ops(table: tuple[str, ...]) -> _Line:
 def _th(src: str, line: str, f: list) -> Threads:
     # th <threads> <fullcnt> <10 x sec.msec>: the same 12 values from 2.6 to now.
     if len(f) != 13:
-        raise ParseError(f"{src}: {line!r}: expected threads, fullcnt and 10 histogram values")
+        raise ParseError(f"{src}: {excerpt(line)}: expected threads, fullcnt and 10 histogram values")
     threads, fullcnt = uints(src, line, f[1:3])
     h = f[3:]
     joined = "".join(h)
@@ -250,20 +250,20 @@ def _th(src: str, line: str, f: list) -> Threads:
         if not all(map(isfinite, hist)):
             raise ValueError
     except ValueError:
-        raise ParseError(f"{src}: {line!r}: expected sec.msec histogram values") from None
+        raise ParseError(f"{src}: {excerpt(line)}: expected sec.msec histogram values") from None
     return Threads(threads, fullcnt, hist)
 
 
 def _ra(src: str, line: str, f: list) -> ReadAhead:
     if len(f) != 13:
-        raise ParseError(f"{src}: {line!r}: expected cache size, 10 depth buckets and not found")
+        raise ParseError(f"{src}: {excerpt(line)}: expected cache size, 10 depth buckets and not found")
     v = uints(src, line, f[1:])
     return ReadAhead(v[0], tuple(v[1:11]), v[11])
 
 
 def _single(src: str, line: str, f: list) -> int:
     if len(f) != 2:
-        raise ParseError(f"{src}: {line!r}: expected one value")
+        raise ParseError(f"{src}: {excerpt(line)}: expected one value")
     return uints(src, line, f[1:])[0]
 
 
@@ -307,7 +307,7 @@ def _scan(src: str, text: str, known: dict, on_error: OnError) -> dict[str, obje
         try:
             value = parse(src, line, f)
             if attr in found:
-                raise ParseError(f"{src}: {line!r}: second {f[0]!r} line")
+                raise ParseError(f"{src}: {excerpt(line)}: second {excerpt(f[0])} line")
         except ParseError as err:
             report(on_error, err)
             continue

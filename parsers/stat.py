@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from parsers import _common
-from parsers._common import ParseError, uints
+from ._common import excerpt, ParseError, uints
 
 
 class CpuTimes(NamedTuple):
@@ -50,17 +49,6 @@ _SCALARS = ("intr", "ctxt", "btime", "processes", "procs_running", "procs_blocke
 def parse_stat(text: str, per_cpu: bool = True) -> Stat:
     """The aggregate cpu line, every cpuN line (unless ``per_cpu`` is false:
     a 128-core host has 128 of them), and the scalar lines."""
-    fast = _common.speedups
-    if fast is not None and not per_cpu:
-        got = fast.stat_totals(text)
-        if got is not None:
-            times, s = got
-            return Stat(
-                cpu=CpuTimes(*times), cpus={}, intr=s.get("intr", 0), ctxt=s["ctxt"],
-                btime=s.get("btime", 0), processes=s["processes"],
-                procs_running=s.get("procs_running", 0), procs_blocked=s.get("procs_blocked", 0),
-                softirq=s.get("softirq", 0),
-            )
     cpu: CpuTimes | None = None
     cpus: dict[str, CpuTimes] = {}
     scalars: dict[str, int] = {}
@@ -76,17 +64,17 @@ def parse_stat(text: str, per_cpu: bool = True) -> Stat:
                 continue
             fields = line.split()
             if not 5 <= len(fields) <= 11:
-                raise ParseError(f"stat: {line!r}: expected 4 to 10 cpu time fields")
+                raise ParseError(f"stat: {excerpt(line)}: expected 4 to 10 cpu time fields")
             times = CpuTimes(*uints("stat", line, fields[1:]))
             if tag == "cpu":
                 cpu = times
             elif tag[3:].isascii() and tag[3:].isdigit():
                 cpus[tag] = times
             else:
-                raise ParseError(f"stat: {line!r}: unknown cpu tag {tag!r}")
+                raise ParseError(f"stat: {excerpt(line)}: unknown cpu tag {excerpt(tag)}")
         elif tag in _SCALARS:
             if len(head) < 2:
-                raise ParseError(f"stat: {line!r}: expected '{tag} <value>'")
+                raise ParseError(f"stat: {excerpt(line)}: expected '{tag} <value>'")
             (scalars[tag],) = uints("stat", line, head[1:2])
     if cpu is None:
         raise ParseError("stat: no aggregate 'cpu' line")

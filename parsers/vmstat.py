@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Collection, Optional
 
-from parsers._common import ParseError, find_line
+from ._common import excerpt, ParseError, find_line
 
 
 def _int(line: str, v: str) -> int:
@@ -14,7 +14,7 @@ def _int(line: str, v: str) -> int:
             return int(v)
         except ValueError:  # beyond int()'s digit limit
             pass
-    raise ParseError(f"vmstat: {line!r}: expected 'name value'")
+    raise ParseError(f"vmstat: {excerpt(line)}: expected 'name value'")
 
 
 def _bad_line(text: str) -> str:
@@ -67,8 +67,8 @@ def parse_vmstat(text: str, keys: Optional[Collection[str]] = None) -> dict[str,
         or not all(map(str.isidentifier, names))
         or not (digits.isascii() and digits.isdigit())
     ):
-        raise ParseError(f"vmstat: {_bad_line(text)!r}: expected 'name value' lines")
+        raise ParseError(f"vmstat: {excerpt(_bad_line(text))}: expected 'name value' lines")
     try:
         return dict(zip(names, map(int, values)))
     except ValueError:
-        raise ParseError(f"vmstat: {_bad_line(text)!r}: expected 'name value' lines") from None
+        raise ParseError(f"vmstat: {excerpt(_bad_line(text))}: expected 'name value' lines") from None

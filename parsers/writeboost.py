@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from parsers._common import OnError, ParseError, report, uints
+from ._common import excerpt, OnError, ParseError, report, uints
 
 TARGET = "writeboost"
 NR_STATS = 16
@@ -105,26 +105,26 @@ def _parse_tokens(line: str, name: Optional[str], tok: list[str]) -> WriteboostS
     n = len(tok)
     if n < _LEADING + 1:
         raise ParseError(
-            f"writeboost: {line!r}: expected {_LEADING} leading fields and the tunables count, got {n} fields"
+            f"writeboost: {excerpt(line)}: expected {_LEADING} leading fields and the tunables count, got {n} fields"
         )
     lead = uints("writeboost", line, tok[:2] + tok[3:_LEADING + 1])
     count = lead[-1]
     tail = tok[_LEADING + 1:]
     if count % 2 or len(tail) != count:
         raise ParseError(
-            f"writeboost: {line!r}: tunables count {count} does not match the {len(tail)} fields after it"
+            f"writeboost: {excerpt(line)}: tunables count {count} does not match the {len(tail)} fields after it"
         )
     pairs = []
     for k, v in zip(tail[0::2], tail[1::2]):
         if not _KEY.fullmatch(k) or not _INT.fullmatch(v):
-            raise ParseError(f"writeboost: {line!r}: expected 'key value' tunables, got {k!r} {v!r}")
+            raise ParseError(f"writeboost: {excerpt(line)}: expected 'key value' tunables, got {excerpt(k)} {excerpt(v)}")
         try:
             pairs.append((k, int(v)))
         except ValueError as exc:  # beyond int()'s digit limit
-            raise ParseError(f"writeboost: {line!r}: {exc}") from None
+            raise ParseError(f"writeboost: {excerpt(line)}: {exc}") from None
     keys = [k for k, _ in pairs]
     if len(set(keys)) != len(keys):
-        raise ParseError(f"writeboost: {line!r}: a tunable is reported twice")
+        raise ParseError(f"writeboost: {excerpt(line)}: a tunable is reported twice")
     # lead: start, length, then tokens 3..26 (7 gauges, 16 stats, partial flushes), count.
     return WriteboostStatus(
         name, lead[0], lead[1], *lead[2:9], tuple(lead[9:9 + NR_STATS]), lead[9 + NR_STATS], tuple(pairs)
@@ -135,7 +135,7 @@ def parse_writeboost_line(line: str) -> Optional[WriteboostStatus]:
     """One status line: the record, None for another target's line, or ParseError."""
     split = split_target_line(line)
     if split is None:
-        raise ParseError(f"writeboost: {line!r}: expected '[name: ]start length target ...'")
+        raise ParseError(f"writeboost: {excerpt(line)}: expected '[name: ]start length target ...'")
     name, tok = split
     if tok[2] != TARGET:
         return None

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from carbon_client import speedups
 from tests.carbon_server import CarbonCache, carbon_cache_command
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -17,16 +15,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # CI sets this: a test that would skip for a missing tool fails instead.
 REQUIRE_ALL = os.environ.get("CARBON_CLIENT_REQUIRE_ALL") == "1"
-
-
-@contextmanager
-def pure():
-    """The C speedups off for the block: the Python reference runs."""
-    speedups.disable()
-    try:
-        yield
-    finally:
-        speedups.enable()
 
 
 def require(condition: bool, reason: str) -> None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-from typing import Optional
 
 from carbon_client.metrics import Collector, Raw, counter, gauge
+
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 
 class AgentHealth(Collector):
@@ -37,30 +38,28 @@ class AgentHealth(Collector):
         gauge("rss_bytes", "B", "the agent's resident memory"),
     )
 
-    def __init__(self, source, options=None, stats=None) -> None:
+    def __init__(self, source, options=None, stats=None, process=None) -> None:
         super().__init__(source, options)
         self.stats = stats
-        self._page = os.sysconf("SC_PAGE_SIZE")
-        self._statm: Optional[int] = None  # kept open: one pread a cycle
+        self.process = process or process_usage
 
     def probe(self) -> None:
         return None
 
-    def _rss(self) -> int:
-        try:
-            if self._statm is None:
-                self._statm = os.open("/proc/self/statm", os.O_RDONLY | os.O_CLOEXEC)
-            return int(os.pread(self._statm, 256, 0).split()[1]) * self._page
-        except (OSError, ValueError, IndexError):
-            return 0
-
-    def values(self) -> tuple:
-        """The raw tuple: ``stats()`` gives the fields up to ``skipped``, in order."""
-        t = os.times()
-        return (*self.stats(), t.user + t.system, self._rss())
-
     def read(self) -> Raw:
-        return {None: self.values()}
+        """``stats()`` gives the fields up to ``skipped``, ``process()`` the last two."""
+        return {None: (*self.stats(), *self.process())}
+
+
+def process_usage() -> tuple[float, int]:
+    """This process's CPU seconds (user + system) and resident bytes."""
+    t = os.times()
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            rss = int(f.read().split()[1]) * PAGE_SIZE
+    except (OSError, ValueError, IndexError):
+        rss = 0
+    return t.user + t.system, rss
 
 
 class CollectorHealth(Collector):

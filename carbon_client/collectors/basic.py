@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from functools import reduce
+from operator import add
 
 from carbon_client.metrics import Collector, Raw, Unavailable, counter, derived, gauge
-from parsers.loadavg import parse_loadavg
-from parsers.meminfo import parse_meminfo
-from parsers.stat import CpuTimes, parse_stat, parse_stat_totals
-from parsers.vmstat import parse_vmstat
+from carbon_client.parsers.loadavg import parse_loadavg
+from carbon_client.parsers.meminfo import parse_meminfo
+from carbon_client.parsers.stat import CpuTimes, parse_stat, parse_stat_totals
+from carbon_client.parsers.vmstat import parse_vmstat
 
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
@@ -22,6 +24,10 @@ MEMINFO_KEYS = (
 
 def _meminfo(text: str) -> dict[str, int]:
     return parse_meminfo(text, MEMINFO_KEYS)
+
+
+def _used_percent(total, used):
+    return used * 100.0 / total if total else 0.0
 
 
 class Load(Collector):
@@ -43,6 +49,19 @@ class Load(Collector):
 _CPU_STATES = CpuTimes._fields[:8]
 
 
+def _cpu_ticks(ticks_user, ticks_nice, ticks_system, ticks_idle, ticks_iowait, ticks_irq, ticks_softirq,
+               ticks_steal):
+    """Ticks per second of every state; a state whose counter went backwards (iowait can
+    dip by a tick: proc(5)) is left out, so the others still add up to 100 %."""
+    known = [t for t in (ticks_user, ticks_nice, ticks_system, ticks_idle, ticks_iowait, ticks_irq,
+                         ticks_softirq, ticks_steal) if t is not None]
+    return reduce(add, known) if known else None
+
+
+def _pct(state_ticks, ticks):
+    return 100.0 * state_ticks / ticks if ticks > 0 else None
+
+
 class Cpu(Collector):
     name = group = "cpu"
     description = (
@@ -57,10 +76,19 @@ class Cpu(Collector):
     metrics = (
         # ticks per second in each state, and their sum: helpers, not sent
         *(counter(f"ticks_{s}", "1/s", f"{s} ticks", field=s, total=False, send=False) for s in _CPU_STATES),
-        derived("ticks", "1/s", "ticks of every state", " + ".join(f"ticks_{s}" for s in _CPU_STATES),
-                send=False),
-        *(derived(s, "%", f"time spent in {s}, percent", f"100.0 * ticks_{s} / ticks if ticks > 0 else None")
-          for s in _CPU_STATES),
+        derived("ticks", "1/s", "ticks of every state whose counter went forward", _cpu_ticks, send=False,
+                partial=True),
+        derived("user", "%", "time spent in user, percent", lambda ticks_user, ticks: _pct(ticks_user, ticks)),
+        derived("nice", "%", "time spent in nice, percent", lambda ticks_nice, ticks: _pct(ticks_nice, ticks)),
+        derived("system", "%", "time spent in system, percent",
+                lambda ticks_system, ticks: _pct(ticks_system, ticks)),
+        derived("idle", "%", "time spent in idle, percent", lambda ticks_idle, ticks: _pct(ticks_idle, ticks)),
+        derived("iowait", "%", "time spent in iowait, percent",
+                lambda ticks_iowait, ticks: _pct(ticks_iowait, ticks)),
+        derived("irq", "%", "time spent in irq, percent", lambda ticks_irq, ticks: _pct(ticks_irq, ticks)),
+        derived("softirq", "%", "time spent in softirq, percent",
+                lambda ticks_softirq, ticks: _pct(ticks_softirq, ticks)),
+        derived("steal", "%", "time spent in steal, percent", lambda ticks_steal, ticks: _pct(ticks_steal, ticks)),
     )
 
     def read(self) -> Raw:
@@ -118,7 +146,7 @@ class Memory(Collector):
         gauge("writeback", "B", "Writeback: being written back now"),
         gauge("active", "B", "Active"),
         gauge("inactive", "B", "Inactive"),
-        derived("used_percent", "%", "used / total * 100", "used * 100.0 / total if total else 0.0"),
+        derived("used_percent", "%", "used / total * 100", _used_percent),
     )
 
     def read(self) -> Raw:
@@ -136,7 +164,6 @@ class Memory(Collector):
         )}
 
 
-
 class Swap(Collector):
     name = group = "swap"
     description = "Swap space in bytes (/proc/meminfo); swap traffic is in the paging group."
@@ -147,15 +174,13 @@ class Swap(Collector):
         gauge("free", "B", "SwapFree"),
         gauge("used", "B", "SwapTotal - SwapFree"),
         gauge("cached", "B", "SwapCached: swapped out and back in, still in swap"),
-        derived("used_percent", "%", "used / total * 100 (0 without swap)",
-                "used * 100.0 / total if total else 0.0"),
+        derived("used_percent", "%", "used / total * 100 (0 without swap)", _used_percent),
     )
 
     def read(self) -> Raw:
         m = self.source.parsed("meminfo", _meminfo)
         total, free = m.get("SwapTotal", 0), m.get("SwapFree", 0)
         return {None: (total, free, max(0, total - free), m.get("SwapCached", 0))}
-
 
 
 class Paging(Collector):

@@ -10,12 +10,13 @@ from __future__ import annotations
 import fnmatch
 import logging
 import re
+from operator import itemgetter
 from typing import Optional, Sequence
 
-from carbon_client.metrics import Collector, Columns, Raw, counter, derived, gauge
-from parsers import ParseError
-from parsers.diskstats import DiskStats, parse_diskstats
-from parsers.net_dev import NetDev, parse_net_dev_columns
+from carbon_client.logonce import BadLines
+from carbon_client.metrics import Collector, Raw, counter, derived, gauge
+from carbon_client.parsers.diskstats import DiskStats, parse_diskstats
+from carbon_client.parsers.net_dev import NetDev, parse_net_dev
 
 log = logging.getLogger("carbon_client.collectors")
 
@@ -32,24 +33,6 @@ class Selector:
     def explicit(self, *names: str) -> bool:
         assert self._rx is not None
         return any(self._rx.match(n) for n in names)
-
-
-class _LineErrors:
-    """Logs each malformed line once while it keeps recurring; skips it."""
-
-    def __init__(self, what: str) -> None:
-        self.what = what
-        self.seen: set[str] = set()
-        self.now: set[str] = set()
-
-    def __call__(self, err: ParseError) -> None:
-        msg = str(err)
-        self.now.add(msg)
-        if msg not in self.seen:
-            log.warning("%s: skipping malformed line: %s", self.what, msg)
-
-    def end(self) -> None:
-        self.seen, self.now = self.now, set()
 
 
 # Partitions by name, for roots without /sys (node_exporter's rule plus mmcblk).
@@ -84,15 +67,16 @@ class Disk(Collector):
         counter("write_time", "ms/s", "time spent writing, summed over requests", field="write_ms"),
         counter("io_time", "ms/s", "time the device had I/O in flight", field="io_ms"),
         derived("busy_percent", "%", "percent of time with I/O in flight (iostat %util)",
-                "min(100.0, io_time * 0.1)", agg="max"),
+                lambda io_time: min(100.0, io_time * 0.1), agg="max"),
         counter("avg_queue", "", "average requests in flight (iostat aqu-sz)",
                 field="weighted_io_ms", scale=0.001, total=False),
         derived("await", "ms", "average time per completed request, queueing included",
-                "(read_time + write_time) / (reads + writes) if reads + writes > 0 else 0.0"),
+                lambda reads, writes, read_time, write_time:
+                (read_time + write_time) / (reads + writes) if reads + writes > 0 else 0.0),
         derived("read_await", "ms", "average time per completed read",
-                "read_time / reads if reads > 0 else 0.0"),
+                lambda reads, read_time: read_time / reads if reads > 0 else 0.0),
         derived("write_await", "ms", "average time per completed write",
-                "write_time / writes if writes > 0 else 0.0"),
+                lambda writes, write_time: write_time / writes if writes > 0 else 0.0),
         gauge("in_progress", "", "requests in flight now"),
         counter("discards", "1/s", "discards completed (4.18+)"),
         counter("discard_bytes", "B/s", "bytes discarded (4.18+)", field="sectors_discarded", scale=512),
@@ -103,11 +87,7 @@ class Disk(Collector):
         self.select = Selector(getattr(options, "disks", None))
         self._known: dict[tuple[str, int, int], Optional[tuple[str, bool]]] = {}
         self.members: set[str] = set()
-        self._errors = _LineErrors("diskstats")
-        self._ids: list = []
-        self._names: list[str] = []
-        self._keep: list[int] = []
-        self._skip: Optional[set[str]] = None
+        self._errors = BadLines(log, "diskstats")
 
     def _classify(self, d: DiskStats) -> Optional[tuple[str, bool]]:
         """(instance name, counts towards total) or None when not selected."""
@@ -132,50 +112,30 @@ class Disk(Collector):
         return name, member
 
     def read(self) -> Raw:
-        # Lines of devices not reported (loop, ram, partitions...) are not even converted.
-        disks = parse_diskstats(self.source.read_proc("diskstats"), self._errors, skip=self._skip)
+        """Every reported device; what is learnt of a device (its name, whether it counts
+        towards total) is kept while it stays, and forgotten when it goes."""
+        disks = parse_diskstats(self.source.read_proc("diskstats"), self._errors)
         self._errors.end()
-        ids = [(d[2], d[0], d[1]) for d in disks]
-        if ids != self._ids:
-            self._select(disks, ids)
-            if len(self._names) != len(disks):
-                # New devices this cycle that are not reported: keep only the others.
-                return {n: disks[i][3:20] for n, i in zip(self._names, self._keep)}
-        return {n: d[3:20] for n, d in zip(self._names, disks)}
-
-    def _select(self, disks: list, ids: list) -> None:
-        """The devices changed: classify new ones, forget gone ones.
-
-        Devices not reported stay known (and skipped) by name: their lines are
-        not parsed, so whether they are still there is not known.
-        """
-        known = self._known
-        fresh = {key: None for key, info in known.items() if info is None}
-        names, keep, members = [], [], set()
-        for i, (d, key) in enumerate(zip(disks, ids)):
-            info = known[key] if key in known else self._classify(d)
-            fresh[key] = info
+        out, members, known = {}, set(), {}
+        for d in disks:
+            key = (d.name, d.major, d.minor)
+            info = known[key] = self._known[key] if key in self._known else self._classify(d)
             if info is None:
                 continue
-            names.append(info[0])
-            keep.append(i)
-            if info[1]:
-                members.add(info[0])
-        self._known = fresh
-        self._names = names
-        self._keep = keep
+            name, member = info
+            out[name] = d[3:20]
+            if member:
+                members.add(name)
+        self._known = known
         self.members = members
-        self._skip = {key[0] for key, info in fresh.items() if info is None} or None
-        # What the next read returns when nothing changed: the reported devices.
-        self._ids = [key for key in ids if fresh[key] is not None]
+        return out
 
 
 _NET_DEFAULT_SKIP = ("lo",)
 # dstat's rule for interfaces that repeat others' traffic, for roots without /sys.
 _NET_NOT_IN_TOTAL = re.compile(r"^(lo|bond\d+|.+\.\d+)$")
 _NET_FIELDS = ("rx_bytes", "tx_bytes", "rx_packets", "tx_packets", "rx_errs", "tx_errs", "rx_drop", "tx_drop")
-# Positions of _NET_FIELDS among the 16 counters of a /proc/net/dev line.
-_NET_COLUMNS = tuple(NetDev._fields.index(f) - 1 for f in _NET_FIELDS)
+_NET_PICK = itemgetter(*(NetDev._fields.index(f) for f in _NET_FIELDS))
 
 
 class Net(Collector):
@@ -207,9 +167,7 @@ class Net(Collector):
         self.select = Selector(getattr(options, "nics", None))
         self._known: dict[str, Optional[bool]] = {}
         self.members: set[str] = set()
-        self._errors = _LineErrors("net/dev")
-        self._names: list[str] = []
-        self._skip: set[str] = set()
+        self._errors = BadLines(log, "net/dev")
 
     def _classify(self, name: str) -> Optional[bool]:
         """Counts towards total, or None when not selected."""
@@ -222,39 +180,20 @@ class Net(Collector):
             return self.source.sys_exists(f"class/net/{name}/device")
         return not _NET_NOT_IN_TOTAL.match(name)
 
-    def read(self) -> Columns:
-        # Interfaces not reported (lo) are left out unconverted; the others come
-        # as one flat list (Columns): a container host has a thousand of them.
-        names, flat = parse_net_dev_columns(
-            self.source.read_proc("net/dev"), _NET_COLUMNS, self._errors, self._skip)
+    def read(self) -> Raw:
+        """Every reported interface; whether an interface counts towards total is kept
+        while it stays, and forgotten when it goes."""
+        nics = parse_net_dev(self.source.read_proc("net/dev"), self._errors)
         self._errors.end()
-        if names != self._names:
-            keep = self._select(names)
-            if keep is not None:  # new interfaces this cycle that are not reported
-                w = len(_NET_COLUMNS)
-                flat = [x for i in keep for x in flat[i * w:(i + 1) * w]]
-                names = [names[i] for i in keep]
-        return Columns(names, flat, len(_NET_COLUMNS))
-
-    def _select(self, names: list[str]) -> Optional[list[int]]:
-        """The interfaces changed: classify new ones, forget gone ones.
-
-        Interfaces not reported stay known (and skipped) by name. Returns the
-        positions to keep, or None when every one is reported.
-        """
-        known = self._known
-        fresh = {name: None for name, member in known.items() if member is None}
-        keep, members = [], set()
-        for i, name in enumerate(names):
-            member = known[name] if name in known else self._classify(name)
-            fresh[name] = member
+        out, members, known = {}, set(), {}
+        for d in nics:
+            name = d.name
+            member = known[name] = self._known[name] if name in self._known else self._classify(name)
             if member is None:
                 continue
-            keep.append(i)
+            out[name] = _NET_PICK(d)
             if member:
                 members.add(name)
-        self._known = fresh
+        self._known = known
         self.members = members
-        self._skip = {name for name, member in fresh.items() if member is None}
-        self._names = [names[i] for i in keep]
-        return keep if len(keep) < len(names) else None
+        return out

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Optional
 
 import psutil
 
-from carbon_client.collectors.devices import _LineErrors
+from carbon_client.logonce import BadLines
 from carbon_client.metrics import Collector, Raw, derived, gauge
 from carbon_client.naming import mount_component
-from parsers.mounts import parse_filesystems, parse_mounts
+from carbon_client.parsers.mounts import parse_filesystems, parse_mounts
+
+log = logging.getLogger("carbon_client.collectors")
 
 # Block-backed types that are still not worth a series.
 _SKIP_TYPES = frozenset(("squashfs", "iso9660", "udf"))
@@ -34,7 +37,7 @@ class Filesystems(Collector):
         gauge("used", "B", "bytes used"),
         gauge("free", "B", "bytes available to unprivileged users"),
         derived("used_percent", "%", "used / (used + free) * 100, as df prints Use%",
-                "used * 100.0 / (used + free) if used + free else 0.0"),
+                lambda used, free: used * 100.0 / (used + free) if used + free else 0.0),
         gauge("inodes_total", "", "inodes in the filesystem"),
         gauge("inodes_used", "", "inodes in use"),
         gauge("inodes_free", "", "inodes available to unprivileged users"),
@@ -42,7 +45,7 @@ class Filesystems(Collector):
 
     def __init__(self, source, options=None) -> None:
         super().__init__(source, options)
-        self._errors = _LineErrors("mounts")
+        self._errors = BadLines(log, "mounts")
         self._fstypes: Optional[dict[str, bool]] = None
         self._mounts: list = []
 

@@ -14,11 +14,12 @@ treats any decrease as a reset, so the instance has no rate for that interval.
 
 from __future__ import annotations
 
+import logging
 from typing import Callable, ClassVar, Optional
 
-from carbon_client.collectors.devices import _LineErrors
+from carbon_client.logonce import BadLines
 from carbon_client.metrics import COUNTER, Collector, Raw, Schema, Unavailable, counter, gauge
-from parsers.nfs import (
+from carbon_client.parsers.nfs import (
     CLIENT_V4_NAMES,
     NFSV2_NAMES,
     NFSV3_NAMES,
@@ -28,6 +29,8 @@ from parsers.nfs import (
     parse_nfs,
     parse_nfsd,
 )
+
+log = logging.getLogger("carbon_client.collectors")
 
 
 def _schema(fields: tuple[str, ...], metrics: tuple) -> Schema:
@@ -58,7 +61,7 @@ class _NfsBase(Collector):
 
     def __init__(self, source, options=None) -> None:
         super().__init__(source, options)
-        self._errors = _LineErrors(self.source_path)
+        self._errors = BadLines(log, self.source_path)
         self._current: dict[Optional[str], Schema] = dict(self._fixed)
         self._op_schemas: dict[tuple[str, int], Schema] = {}
 

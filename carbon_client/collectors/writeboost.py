@@ -21,10 +21,10 @@ from __future__ import annotations
 import logging
 from typing import Optional, Sequence
 
-from carbon_client.collectors.devices import _LineErrors
+from carbon_client.logonce import BadLines, LogOnce
 from carbon_client.metrics import Collector, Metric, Raw, Schema, Unavailable, counter, derived, gauge
 from carbon_client.source import CommandError, CommandResult
-from parsers.writeboost import NR_STATS, WriteboostStatus, parse_writeboost_status
+from carbon_client.parsers.writeboost import NR_STATS, WriteboostStatus, parse_writeboost_status
 
 log = logging.getLogger("carbon_client.collectors")
 
@@ -69,6 +69,11 @@ _SUM_OF = {
 FIXED_FIELDS = GAUGES + STAT_KEYS + SUMS + ("nr_partial_flushes",)
 COUNTERS = frozenset(STAT_KEYS + SUMS + ("nr_partial_flushes",))
 
+def _ratio(read_hits, read_misses):
+    """hits / (hits + misses) in percent, for reads and (renamed) writes."""
+    return read_hits * 100.0 / (read_hits + read_misses) if read_hits + read_misses > 0 else None
+
+
 _FIXED_METRICS: tuple[Metric, ...] = (
     gauge("cursor_pos", "", "position of the next cache block to write in the cache device"),
     gauge("nr_cache_blocks", "", "cache blocks in the cache device"),
@@ -84,13 +89,14 @@ _FIXED_METRICS: tuple[Metric, ...] = (
     *(counter(STAT_KEYS[i], "1/s", _stat_help(i)) for i in range(NR_STATS)),
     counter("nr_partial_flushes", "1/s", "segments flushed before they were full"),
     derived("read_hit_ratio", "%", "read_hits / (read_hits + read_misses) over the interval",
-            "read_hits * 100.0 / (read_hits + read_misses) if read_hits + read_misses > 0 else None"),
+            _ratio),
     derived("write_hit_ratio", "%", "write_hits / (write_hits + write_misses) over the interval",
-            "write_hits * 100.0 / (write_hits + write_misses) if write_hits + write_misses > 0 else None"),
+            lambda write_hits, write_misses: _ratio(write_hits, write_misses)),
     derived("dirty_ratio", "%", "nr_dirty_cache_blocks / nr_cache_blocks * 100",
-            "nr_dirty_cache_blocks * 100.0 / nr_cache_blocks if nr_cache_blocks else None"),
+            lambda nr_cache_blocks, nr_dirty_cache_blocks:
+            nr_dirty_cache_blocks * 100.0 / nr_cache_blocks if nr_cache_blocks else None),
     derived("writeback_lag", "segments", "current_id - last_writeback_id: segments not yet written back",
-            "current_id - last_writeback_id"),
+            lambda current_id, last_writeback_id: current_id - last_writeback_id),
 )
 
 # The tunables v2.0.0 .. v2.2.18 report (the documented default schema).
@@ -167,8 +173,8 @@ class Writeboost(Collector):
         self.timeout: Optional[float] = getattr(options, "command_timeout", None)
         self._schemas: dict[tuple[str, ...], Schema] = {V2_TUNABLES: self.default_schema()}
         self._schema_of: dict[Optional[str], Schema] = {}
-        self._errors = _LineErrors("dmsetup status")
-        self._device_errors: dict[str, str] = {}
+        self._errors = BadLines(log, "dmsetup status")
+        self._devices_down = LogOnce(log)
 
     # -- running dmsetup --------------------------------------------------------
 
@@ -230,28 +236,19 @@ class Writeboost(Collector):
         for name in self.devices:
             res = self._run(("dmsetup", "status", name))
             if res.returncode != 0:
-                self._device_failed(name, self._failure(res))
+                self._devices_down.complain(name, f"writeboost: skipping {name}: {self._failure(res)}")
                 failures.append(self._failure(res))
                 continue
             found = parse_writeboost_status(res.stdout, self._errors)
             if not found:
-                self._device_failed(name, f"{name} is not a writeboost target")
+                self._devices_down.complain(name, f"writeboost: skipping {name}: {name} is not a writeboost target")
                 continue
-            self._device_ok(name)
+            self._devices_down.release(name, f"writeboost: {name} is back")
             out.extend((st.name or name, st) for st in found)
         self._errors.end()
         if not out and failures:
             raise CommandError("; ".join(failures))
         return out
-
-    def _device_failed(self, name: str, why: str) -> None:
-        if self._device_errors.get(name) != why:
-            log.warning("writeboost: skipping %s: %s", name, why)
-        self._device_errors[name] = why
-
-    def _device_ok(self, name: str) -> None:
-        if self._device_errors.pop(name, None) is not None:
-            log.info("writeboost: %s is back", name)
 
     def read(self) -> Raw:
         out: dict[Optional[str], tuple] = {}

@@ -10,7 +10,7 @@ from carbon_client.agent import Agent
 from carbon_client.collectors.basic import PAGE_SIZE, Cpu, Load, Memory, Paging, Swap, System
 from carbon_client.collectors.devices import Disk, Net
 from carbon_client.config import build
-from carbon_client.lines import LineFormatter
+from carbon_client.lines import Renderer
 from carbon_client.metrics import Unavailable
 from carbon_client.naming import DefaultLayout
 from carbon_client.sampling import Sampler
@@ -83,7 +83,7 @@ def root(tmp_path):
 
 def two_samples(collector, first, second, root, t0=100.0, t1=102.0, counters="rate"):
     """Write snapshot 1, read at t0, write snapshot 2, read at t1; return the second Sampled."""
-    s = Sampler(collector, counters)
+    s = Sampler(collector, want_totals=counters != "rate")
     first()
     collector.source.new_cycle()
     s.update(collector.read(), t0)
@@ -230,7 +230,7 @@ def test_net_rates_default_selection_and_physical_total(root):
     total = values_by_key(out, "total")
     assert total["rx_bytes"] == 4000.0  # eth0 + eth1 only: bridge/veth traffic is not counted twice
     lines = []
-    LineFormatter(DefaultLayout("h"), "rate").render("net", s, out, 0, lines)
+    Renderer(DefaultLayout("h"), "rate").render(out, 0, lines)
     text = "".join(lines)
     assert "h.net.flannel_1.rx_bytes 4 0\n" in text
     assert "h.net.lo." not in text
@@ -240,11 +240,11 @@ def test_net_names_with_colons_and_non_ascii_are_sanitized(root):
     root.write("net/dev", NETDEV_HEAD + "ibr10:30: 1 2 0 0 0 0 0 0 3 4 0 0 0 0 0 0\n"
                "💩0:5 6 0 0 0 0 0 0 7 8 0 0 0 0 0 0\n")
     net = Net(root.source(), build())
-    s = Sampler(net, "both")
+    s = Sampler(net, want_totals=True)
     out = s.update(net.read(), 0.0)
     assert set(out.values) == {"ibr10:30", "💩0", "total"}
     lines = []
-    LineFormatter(DefaultLayout("h"), "both").render("net", s, s.update(net.read(), 1.0), 1, lines)
+    Renderer(DefaultLayout("h"), "both").render(s.update(net.read(), 1.0), 1, lines)
     text = "".join(lines)
     assert "h.net.ibr10_30.rx_bytes_total 1 1\n" in text
     assert "h.net._0.tx_packets_total 8 1\n" in text

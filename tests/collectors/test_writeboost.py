@@ -21,7 +21,7 @@ from carbon_client.agent import Agent
 from carbon_client.collectors import REGISTRY
 from carbon_client.collectors.writeboost import STAT_KEYS, Writeboost
 from carbon_client.config import Config
-from carbon_client.lines import LineFormatter
+from carbon_client.lines import Renderer
 from carbon_client.metrics import Unavailable
 from carbon_client.naming import DefaultLayout
 from carbon_client.sampling import Sampler
@@ -117,7 +117,7 @@ def by_key(c: Writeboost, sampled, inst) -> dict:
 
 def render(sampler, sampled, counters="rate") -> dict[str, str]:
     out: list[str] = []
-    LineFormatter(DefaultLayout("h"), counters).render("writeboost", sampler, sampled, 60, out)
+    Renderer(DefaultLayout("h"), counters).render(sampled, 60, out)
     return {p: v for p, v, _ in (ln.split() for ln in "".join(out).splitlines())}
 
 
@@ -277,7 +277,7 @@ STATS_2 = (12, 234, 0, 0, 25, 39, 1, 0, 15, 6767, 0, 0, 11, 0, 55, 0)
 def two_samples(dmsetup, counters="rate", legacy=False):
     dmsetup.listing(status_line(stats=STATS_1, nr_partial_flushes=11, name="wb.sample") + "\n")
     c = collector(counters=counters, layout="legacy" if legacy else "default")
-    s = Sampler(c, counters)
+    s = Sampler(c, want_totals=counters != "rate")
     s.update(c.read(), 100.0)
     dmsetup.listing(status_line(stats=STATS_2, nr_partial_flushes=15, current_id=80, last_flushed_id=79,
                                 last_writeback_id=70, nr_dirty_cache_blocks=381,

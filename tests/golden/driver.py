@@ -292,11 +292,8 @@ def run(sc: Scenario, tmp: Path) -> bytes:
 
 def make_agent(config, source, sender, clock, health: bool) -> Agent:
     """The agent, with its own CPU and memory figures fixed per cycle."""
-    agent = Agent(config, source=source, sender=sender, monotonic=clock, health=health)
-    if health:
-        ah = agent.health_slots[0].collector
-        ah.values = lambda: (*ah.stats(), 1.5 + 0.01 * sender.cycle, 20_000_000 + 4096 * sender.cycle)
-    return agent
+    return Agent(config, source=source, sender=sender, monotonic=clock, health=health,
+                 process=lambda: (1.5 + 0.01 * sender.cycle, 20_000_000 + 4096 * sender.cycle))
 
 
 def main(argv: list[str]) -> int:

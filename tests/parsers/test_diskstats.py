@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from parsers import ParseError
-from parsers.diskstats import DiskStats, parse_diskstats
+from carbon_client.parsers import ParseError
+from carbon_client.parsers._common import excerpt
+from carbon_client.parsers.diskstats import DiskStats, parse_diskstats
 from tests.parsers.util import HUGE, proc, raises_naming
 
 # Whole records of the capture, read off its lines with the field order above.
@@ -187,7 +188,7 @@ def test_on_error_skips_only_the_bad_line(line):
     disks = parse_diskstats(text, errors.append)
     assert disks == [_rec("sda", list(range(1, 12)), 14), _rec("sdb", list(range(1, 16)), 18, minor=16)]
     assert len(errors) == 1
-    assert isinstance(errors[0], ParseError) and repr(line) in str(errors[0])
+    assert isinstance(errors[0], ParseError) and excerpt(line) in str(errors[0])
 
 
 def test_on_error_reports_every_bad_line_in_order():
@@ -205,4 +206,4 @@ def test_on_error_on_the_real_capture_with_one_line_damaged():
     errors: list[ParseError] = []
     disks = parse_diskstats("\n".join(lines), errors.append)
     assert [d.name for d in disks] == [n for n in FIXTURE_NAMES if n != "sdb"]
-    assert len(errors) == 1 and repr(lines[at]) in str(errors[0])
+    assert len(errors) == 1 and excerpt(lines[at]) in str(errors[0])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from parsers.loadavg import LoadAvg, parse_loadavg
+from carbon_client.parsers.loadavg import LoadAvg, parse_loadavg
 from tests.parsers.util import HUGE, proc, raises_naming
 
 

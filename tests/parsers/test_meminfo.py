@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from parsers import ParseError
-from parsers.meminfo import parse_meminfo
+from carbon_client.parsers import ParseError
+from carbon_client.parsers.meminfo import parse_meminfo
 from tests.parsers.util import HUGE, proc, raises_naming
 
 KiB = 1024

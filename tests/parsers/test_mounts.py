@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from parsers import ParseError
-from parsers.mounts import Mount, parse_filesystems, parse_mounts
+from carbon_client.parsers import ParseError
+from carbon_client.parsers._common import excerpt
+from carbon_client.parsers.mounts import Mount, parse_filesystems, parse_mounts
 from tests.parsers.util import raises_naming
 
 MOUNTS = (
@@ -101,7 +102,7 @@ def test_on_error_skips_only_the_bad_line(line):
     mounts = parse_mounts(f"sysfs /sys sysfs rw 0 0\n{line}\nproc /proc proc rw 0 0\n", errors.append)
     assert mounts == [Mount("sysfs", "/sys", "sysfs", "rw"), Mount("proc", "/proc", "proc", "rw")]
     assert len(errors) == 1
-    assert isinstance(errors[0], ParseError) and repr(line) in str(errors[0])
+    assert isinstance(errors[0], ParseError) and excerpt(line) in str(errors[0])
 
 
 FILESYSTEMS = (

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from parsers import ParseError
-from parsers.net_dev import NetDev, parse_net_dev
+from carbon_client.parsers import ParseError
+from carbon_client.parsers._common import excerpt
+from carbon_client.parsers.net_dev import NetDev, parse_net_dev
 from tests.parsers.util import HUGE, proc, raises_naming
 
 HEADER = (
@@ -149,7 +150,7 @@ def test_on_error_skips_only_the_bad_line(line):
     nics = parse_net_dev(f"{HEADER}    lo: {COUNTERS}\n{line}\n  eth1:{COUNTERS}\n", errors.append)
     assert nics == [nic("lo", *ONE_TO_16), nic("eth1", *ONE_TO_16)]
     assert len(errors) == 1
-    assert isinstance(errors[0], ParseError) and repr(line) in str(errors[0])
+    assert isinstance(errors[0], ParseError) and excerpt(line) in str(errors[0])
 
 
 def test_on_error_on_a_real_capture_with_one_line_damaged():
@@ -159,4 +160,4 @@ def test_on_error_on_a_real_capture_with_one_line_damaged():
     errors: list[ParseError] = []
     nics = parse_net_dev("\n".join(lines), errors.append)
     assert nics == [n for n in AWKWARD_EXPECTED if n.name != "eth0"]
-    assert len(errors) == 1 and repr(lines[at]) in str(errors[0])
+    assert len(errors) == 1 and excerpt(lines[at]) in str(errors[0])

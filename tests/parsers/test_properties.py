@@ -11,14 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from parsers import ParseError
-from parsers.diskstats import DiskStats, parse_diskstats
-from parsers.loadavg import LoadAvg, parse_loadavg
-from parsers.meminfo import parse_meminfo
-from parsers.mounts import Mount, parse_filesystems, parse_mounts
-from parsers.net_dev import NetDev, parse_net_dev
-from parsers.stat import Stat, parse_stat
-from parsers.vmstat import parse_vmstat
+from carbon_client.parsers import ParseError
+from carbon_client.parsers.diskstats import DiskStats, parse_diskstats
+from carbon_client.parsers.loadavg import LoadAvg, parse_loadavg
+from carbon_client.parsers.meminfo import parse_meminfo
+from carbon_client.parsers.mounts import Mount, parse_filesystems, parse_mounts
+from carbon_client.parsers.net_dev import NetDev, parse_net_dev
+from carbon_client.parsers.stat import Stat, parse_stat
+from carbon_client.parsers.vmstat import parse_vmstat
 from tests.parsers.test_mounts import FILESYSTEMS, MOUNTS
 from tests.parsers.test_net_dev import AWKWARD as NET_DEV
 from tests.parsers.test_vmstat import CAPTURE as VMSTAT

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from parsers import ParseError
-from parsers.stat import CpuTimes, Stat, parse_stat
+from carbon_client.parsers import ParseError
+from carbon_client.parsers.stat import CpuTimes, Stat, parse_stat
 from tests.parsers.util import HUGE, proc, raises_naming
 
 # The capture's lines, read field by field.

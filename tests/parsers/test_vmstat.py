@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from parsers import ParseError
-from parsers.vmstat import parse_vmstat
+from carbon_client.parsers import ParseError
+from carbon_client.parsers.vmstat import parse_vmstat
 from tests.parsers.util import HUGE, raises_naming
 
 # An excerpt of a real capture, lines kept verbatim and in order

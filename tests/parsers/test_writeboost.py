@@ -18,8 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from parsers import ParseError
-from parsers.writeboost import (
+from carbon_client.parsers import ParseError
+from carbon_client.parsers.writeboost import (
     WriteboostStatus,
     parse_writeboost_line,
     parse_writeboost_status,

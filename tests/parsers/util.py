@@ -7,7 +7,8 @@ from typing import Iterator
 
 import pytest
 
-from parsers import ParseError
+from carbon_client.parsers import ParseError
+from carbon_client.parsers._common import excerpt
 from tests.conftest import FIXTURES
 
 PROC = FIXTURES / "procfs"
@@ -25,4 +26,5 @@ def raises_naming(line: str) -> Iterator[None]:
     """The block raises ParseError whose message quotes ``line`` as the parsers do."""
     with pytest.raises(ParseError) as exc:
         yield
-    assert repr(line) in str(exc.value), f"{line!r} not named in {exc.value}"
+    assert excerpt(line) in str(exc.value), f"{excerpt(line)} not named in {exc.value}"
+    assert len(str(exc.value)) < 400, "a huge line is quoted in part, not whole"
