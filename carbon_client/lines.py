@@ -9,46 +9,22 @@ forgotten with its plan.
 Values: rates and derived values are written with 12 significant digits
 (far more precision than any of them carries; an int stays an int); gauges
 and cumulative totals are written exactly. A value that is not a finite
-number is never written.
+int or float is never written.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Optional
 
 from carbon_client.metrics import COUNTER, GAUGE
 from carbon_client.naming import Layout
 from carbon_client.sampling import BOTH, RAW, Sample
 
-RATE_FORMAT = ".12g"
-
-
 def check_path(path: str) -> str:
     """A path Carbon reads as one metric name (graphyte build_message's check)."""
     if not path or path.split(None, 1)[0] != path or "{" in path or "}" in path:
         raise ValueError(f"invalid metric path {path!r}")
     return path
-
-
-def format_value(value, rate: bool = False) -> Optional[str]:
-    """The value as written in a line; None for anything but a finite int or float."""
-    t = type(value)
-    if t is float:
-        if not math.isfinite(value):
-            return None
-        return format(value, RATE_FORMAT) if rate else str(value)
-    if t is int:
-        return str(value)
-    return None
-
-
-def build_line(path: str, value, timestamp: int, rate: bool = False) -> str:
-    """One line; ValueError for a path or value Carbon would misread."""
-    text = format_value(value, rate)
-    if text is None:
-        raise ValueError(f"{path}: value must be a finite int or float, not {value!r}")
-    return f"{check_path(path)} {text} {int(timestamp)}\n"
 
 
 class Renderer:
@@ -58,7 +34,7 @@ class Renderer:
         self.layout = layout
         self.counters = counters
         self.wants_totals = counters in (RAW, BOTH) or layout.needs_totals
-        self._plans: dict[str, dict] = {}  # group -> instance -> (schema, entries, total entries)
+        self._plans: dict[str, dict] = {}  # collector -> instance -> (schema, entries, total entries)
 
     def _plan(self, group: str, instance: Optional[str], schema) -> tuple:
         """(schema, [(value slot, "path ", scale, is a rate)], the same for totals)."""
@@ -78,9 +54,16 @@ class Renderer:
         return schema, entries, total_entries
 
     def render(self, sample: Sample, timestamp: int, out: list) -> int:
-        """Append the group's lines to ``out``; return how many."""
+        """Append the group's lines to ``out``; return how many.
+
+        A value is written as ``str()`` writes it (an int exactly, a float as its
+        shortest repr), a rate or derived float with 12 significant digits;
+        None, a value that is not an int or a float (bool included), and a
+        float that is not finite (``v - v`` is NaN, which is true) are left out.
+        """
         group = sample.collector.group
-        old = self._plans.get(group, {})
+        name = sample.collector.name
+        old = self._plans.get(name, {})
         plans = {}
         tail = f" {int(timestamp)}\n"
         totals = sample.totals
@@ -97,9 +80,17 @@ class Renderer:
                     v = vals[slot]
                     if v is None:
                         continue
-                    text = format_value(v * scale if scale != 1.0 else v, rate)
-                    if text is not None:
-                        out.append(head + text + tail)
-                        count += 1
-        self._plans[group] = plans
+                    if scale != 1.0:
+                        v = v * scale
+                    t = v.__class__
+                    if t is float:
+                        if v - v:
+                            continue
+                        out.append(f"{head}{v:.12g}{tail}" if rate else f"{head}{v!r}{tail}")
+                    elif t is int:
+                        out.append(f"{head}{v}{tail}")
+                    else:
+                        continue
+                    count += 1
+        self._plans[name] = plans
         return count

@@ -15,8 +15,6 @@ The rules, each in one function:
 
 from __future__ import annotations
 
-from functools import reduce
-from operator import add
 from typing import Any, Optional, Sequence
 
 from carbon_client.metrics import COUNTER, GAUGE, Collector, Raw, Schema
@@ -57,24 +55,25 @@ def evaluate(schema: Schema, raw: Sequence, r: Sequence) -> list:
     return out
 
 
-def _fold(values: Sequence) -> Any:
-    """Summed left to right, None when nothing is known."""
-    known = [v for v in values if v is not None]
-    return reduce(add, known) if known else None
+def _sums(rows: Sequence[Sequence]) -> list:
+    """Column sums over ``rows``, left to right, skipping None (None when nothing is known)."""
+    out = list(rows[0])
+    for row in rows[1:]:
+        for i, v in enumerate(row):
+            if v is not None:
+                o = out[i]
+                out[i] = v if o is None else o + v
+    return out
 
 
 def aggregate(schema: Schema, raws: Sequence[Sequence], member_rates: Sequence[Sequence],
               member_values: Sequence[Sequence]) -> list:
     """The aggregate instance of members sharing ``schema``."""
-    out = evaluate(schema, [_fold(col) for col in zip(*raws)], [_fold(col) for col in zip(*member_rates)])
+    out = evaluate(schema, _sums(raws), _sums(member_rates))
     for i in schema.maxed:
-        out[i] = _fold_max([v[i] for v in member_values])
+        known = [v[i] for v in member_values if v[i] is not None]
+        out[i] = max(known) if known else None
     return out
-
-
-def _fold_max(values: Sequence) -> Any:
-    known = [v for v in values if v is not None]
-    return max(known) if known else None
 
 
 def totals(schema: Schema, raw: Sequence) -> list:
@@ -154,5 +153,5 @@ class Sampler:
                                          [values[i] for i in members])
                 schemas[name] = schema
                 if tot is not None:
-                    tot[name] = [_fold(col) for col in zip(*(tot[i] for i in members))]
+                    tot[name] = _sums([tot[i] for i in members])
         return Sample(collector, values, schemas, tot)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Container, NamedTuple
 
 from ._common import excerpt, OnError, ParseError, report, uints
 
@@ -41,12 +41,13 @@ class DiskStats(NamedTuple):
 _PAD = {14: (0, 0, 0, 0, 0, 0), 18: (0, 0), 20: ()}
 
 
-def parse_diskstats(text: str, on_error: OnError = None) -> list[DiskStats]:
-    """All devices in file order. Field counts may differ from line to line."""
+def parse_diskstats(text: str, on_error: OnError = None, skip: Container[str] = ()) -> list[DiskStats]:
+    """All devices in file order but those named in ``skip``, whose lines are not
+    converted. Field counts may differ from line to line."""
     out: list[DiskStats] = []
     for line in text.splitlines():
         f = line.split()
-        if not f:
+        if not f or (len(f) > 2 and f[2] in skip):
             continue
         pad = _PAD.get(len(f))
         if pad is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Container, NamedTuple
 
 from ._common import excerpt, OnError, ParseError, report, uints
 
@@ -29,8 +29,9 @@ class NetDev(NamedTuple):
     tx_compressed: int
 
 
-def parse_net_dev(text: str, on_error: OnError = None) -> list[NetDev]:
-    """All interfaces in file order.
+def parse_net_dev(text: str, on_error: OnError = None, skip: Container[str] = ()) -> list[NetDev]:
+    """All interfaces in file order but those named in ``skip``, whose lines are not
+    converted.
 
     The name ends at the LAST ':' (names may hold ':' themselves, `ibr10:30`)
     and the first counter may follow it with no space (`eth0:68210035552`).
@@ -47,6 +48,8 @@ def parse_net_dev(text: str, on_error: OnError = None) -> list[NetDev]:
                 report(on_error, ParseError(f"net/dev: {excerpt(line)}: expected 'name: ' and 16 counters"))
             continue
         name = name.strip(" ")
+        if name in skip:
+            continue
         f = rest.split()
         try:
             if not name or len(f) != 16:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Optional
 
 from carbon_client.metrics import Collector, Raw, counter, gauge
 
@@ -41,7 +42,7 @@ class AgentHealth(Collector):
     def __init__(self, source, options=None, stats=None, process=None) -> None:
         super().__init__(source, options)
         self.stats = stats
-        self.process = process or process_usage
+        self.process = process or ProcessUsage()
 
     def probe(self) -> None:
         return None
@@ -51,15 +52,26 @@ class AgentHealth(Collector):
         return {None: (*self.stats(), *self.process())}
 
 
-def process_usage() -> tuple[float, int]:
-    """This process's CPU seconds (user + system) and resident bytes."""
-    t = os.times()
-    try:
-        with open("/proc/self/statm", "rb") as f:
-            rss = int(f.read().split()[1]) * PAGE_SIZE
-    except (OSError, ValueError, IndexError):
-        rss = 0
-    return t.user + t.system, rss
+class ProcessUsage:
+    """This process's CPU seconds (user + system) and resident bytes.
+
+    /proc/self/statm stays open and is re-read with pread: opening it costs
+    about 100 us a cycle with cold caches (docs/BENCHMARKS.md), as much as
+    reading loadavg and parsing it.
+    """
+
+    def __init__(self) -> None:
+        self._statm: Optional[int] = None
+
+    def __call__(self) -> tuple[float, int]:
+        t = os.times()
+        try:
+            if self._statm is None:
+                self._statm = os.open("/proc/self/statm", os.O_RDONLY | os.O_CLOEXEC)
+            rss = int(os.pread(self._statm, 256, 0).split()[1]) * PAGE_SIZE
+        except (OSError, ValueError, IndexError):
+            rss = 0
+        return t.user + t.system, rss
 
 
 class CollectorHealth(Collector):

@@ -15,11 +15,11 @@ from carbon_client.parsers.vmstat import parse_vmstat
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 # The meminfo lines memory and swap use: looked up, not the whole file parsed.
-MEMINFO_KEYS = (
+MEMINFO_KEYS = frozenset((
     "MemTotal", "MemFree", "MemAvailable", "Buffers", "Cached", "SwapCached", "Active",
     "Inactive", "SwapTotal", "SwapFree", "Dirty", "Writeback", "Shmem", "SReclaimable",
     "SUnreclaim",
-)
+))
 
 
 def _meminfo(text: str) -> dict[str, int]:

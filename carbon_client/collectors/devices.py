@@ -35,6 +35,51 @@ class Selector:
         return any(self._rx.match(n) for n in names)
 
 
+# Reads between two full parses (see Devices).
+RESCAN = 60
+
+
+class Devices:
+    """What a collector learnt of each device (``classify(item)``: None when the device
+    is not reported), by a key whose first element is its name, kept while it stays.
+
+    The lines of devices not reported (loop devices, partitions, interfaces
+    a glob leaves out) are skipped unconverted by the parser: ``skip`` names
+    them. Such a line is not seen, so every ``RESCAN`` reads the whole file
+    is parsed again, and what is gone is forgotten; a device that takes the
+    name of a skipped one is seen at the latest then. Converting a line costs
+    about 4 us (docs/BENCHMARKS.md); a host has dozens of loop devices.
+    """
+
+    def __init__(self, classify) -> None:
+        self.classify = classify
+        self.known: dict = {}
+        self.skip: frozenset = frozenset()
+        self._reads = 0
+        self._fresh: dict = {}
+
+    def begin(self) -> frozenset:
+        """The names the parser may skip this read."""
+        self._fresh = {}
+        full = self._reads % RESCAN == 0
+        self._reads += 1
+        if full:
+            self.known = {k: v for k, v in self.known.items() if v is not None}
+            return frozenset()
+        return self.skip
+
+    def info(self, key, item):
+        info = self._fresh[key] = self.known[key] if key in self.known else self.classify(item)
+        return info
+
+    def end(self) -> None:
+        """Keep what this read saw, and the skipped devices as they were."""
+        fresh = self._fresh
+        fresh.update((k, None) for k, v in self.known.items() if v is None and k not in fresh)
+        self.known = fresh
+        self.skip = frozenset(k[0] for k, v in fresh.items() if v is None)
+
+
 # Partitions by name, for roots without /sys (node_exporter's rule plus mmcblk).
 _PARTITION = re.compile(r"^((h|s|v|xv)d[a-z]+|nvme\d+n\d+p|mmcblk\d+p|md\d+p)\d+$")
 _HIDDEN = re.compile(r"^(loop|ram|zram)\d+$")
@@ -85,7 +130,7 @@ class Disk(Collector):
     def __init__(self, source, options=None) -> None:
         super().__init__(source, options)
         self.select = Selector(getattr(options, "disks", None))
-        self._known: dict[tuple[str, int, int], Optional[tuple[str, bool]]] = {}
+        self.devices = Devices(self._classify)
         self.members: set[str] = set()
         self._errors = BadLines(log, "diskstats")
 
@@ -114,19 +159,19 @@ class Disk(Collector):
     def read(self) -> Raw:
         """Every reported device; what is learnt of a device (its name, whether it counts
         towards total) is kept while it stays, and forgotten when it goes."""
-        disks = parse_diskstats(self.source.read_proc("diskstats"), self._errors)
+        devices = self.devices
+        disks = parse_diskstats(self.source.read_proc("diskstats"), self._errors, devices.begin())
         self._errors.end()
-        out, members, known = {}, set(), {}
+        out, members = {}, set()
         for d in disks:
-            key = (d.name, d.major, d.minor)
-            info = known[key] = self._known[key] if key in self._known else self._classify(d)
+            info = devices.info((d.name, d.major, d.minor), d)
             if info is None:
                 continue
             name, member = info
             out[name] = d[3:20]
             if member:
                 members.add(name)
-        self._known = known
+        devices.end()
         self.members = members
         return out
 
@@ -165,7 +210,7 @@ class Net(Collector):
     def __init__(self, source, options=None) -> None:
         super().__init__(source, options)
         self.select = Selector(getattr(options, "nics", None))
-        self._known: dict[str, Optional[bool]] = {}
+        self.devices = Devices(self._classify)
         self.members: set[str] = set()
         self._errors = BadLines(log, "net/dev")
 
@@ -183,17 +228,17 @@ class Net(Collector):
     def read(self) -> Raw:
         """Every reported interface; whether an interface counts towards total is kept
         while it stays, and forgotten when it goes."""
-        nics = parse_net_dev(self.source.read_proc("net/dev"), self._errors)
+        devices = self.devices
+        nics = parse_net_dev(self.source.read_proc("net/dev"), self._errors, devices.begin())
         self._errors.end()
-        out, members, known = {}, set(), {}
+        out, members = {}, set()
         for d in nics:
-            name = d.name
-            member = known[name] = self._known[name] if name in self._known else self._classify(name)
+            member = devices.info((d.name,), d.name)
             if member is None:
                 continue
-            out[name] = _NET_PICK(d)
+            out[d.name] = _NET_PICK(d)
             if member:
-                members.add(name)
-        self._known = known
+                members.add(d.name)
+        devices.end()
         self.members = members
         return out
