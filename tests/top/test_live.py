@@ -1,7 +1,9 @@
-"""`carbon-client run` prints dstat-style rows with --show, and nothing on stdout without it."""
+"""The live view of `carbon-client run`: its rows and sender block on the snapshots, what importing
+it costs `run`, and `run` printing rows with --show and nothing on stdout without it."""
 
 from __future__ import annotations
 
+import io
 import selectors
 import shutil
 import signal
@@ -12,7 +14,58 @@ import threading
 import time
 from pathlib import Path
 
+from carbon_client.agent import Agent
+from carbon_client.config import build
+from carbon_client.top.live import LiveView
 from tests.conftest import ROOT
+from tests.top.snapshots import Clock, swap_in
+
+
+def test_live_view_rows_and_sender_block(snaps):
+    clock = Clock(snaps)
+    for rel in ("net/rpc/nfs", "net/rpc/nfsd"):
+        (snaps.proc / rel).unlink()
+    config = build(None, {"proc_root": str(snaps.proc), "sys_root": str(snaps.sys), "interval": 1})
+    agent = Agent(config, monotonic=clock, health=False)
+    out = io.StringIO()
+    view = LiveView(agent, out, color=False, tty=False)
+    view.show(agent.cycle(1000), {"sent": 1000, "buffered": 0, "connected": 1})
+    assert out.getvalue() == (
+        "--total-cpu-usage-- -dsk/total- -net/total- ---paging-- ---system-- "
+        "------carbon-----\n"
+        "usr sys idl wai stl| read  writ| recv  send|  in   out | int   csw "
+        "| sent queue  conn\n"
+    )
+    clock.sleep(1.0)
+    view.show(agent.cycle(1001), {"sent": 1250, "buffered": 7, "connected": 1})
+    # the agent's default disks: whole disks, no ram: 1 MiB read, sda + vda written
+    row = f" 10   4  80   5   1|1024k 2048B| 979k  512B|{swap_in()}    0 |1500    12k| 250     7  up   \n"
+    assert out.getvalue().splitlines(keepends=True)[2] == row
+    clock.sleep(1.0)
+    view.show(agent.cycle(1002), {"sent": 1250, "buffered": 900, "connected": 0})
+    assert out.getvalue().splitlines()[3].endswith("|   0   900  down ")
+
+
+def test_import_is_light():
+    code = (
+        "import sys; import carbon_client.top.live; "
+        "print(' '.join(sorted(m for m in ('argparse', 'curses', 'logging', 'getpass', "
+        "'carbon_client.agent', 'carbon_client.config', 'carbon_client.top.command', 'yaml', "
+        "'psutil') if m in sys.modules)))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                          check=True)
+    assert proc.stdout.strip() == ""
+
+
+def test_run_without_a_terminal_does_not_import_the_view():
+    code = (
+        "import sys; import carbon_client.cli, carbon_client.agent; "
+        "print('carbon_client.top' in sys.modules)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                          check=True)
+    assert proc.stdout.strip() == "False"
 
 
 class Sink:

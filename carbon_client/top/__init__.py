@@ -1,0 +1,54 @@
+"""dstat-style rows from the agent's own collectors: ``carbon-client top`` and the live view of ``run``.
+
+``carbon-client top [flags] [DELAY [COUNT]]`` prints the rows dstat 0.7.4
+prints, with its flags (``-c -d -n -l -m -g -s -y``, ``-D``, ``-N``, ``-f``,
+``--nocolor``, ``--noheaders``, ``--output``...), its grouped headers, its
+fixed-width columns scaled with B/k/M/G (``cprint``: base 1024 for bytes, 1000
+for counts) and its colours. The numbers are the collectors' samples (the same
+values that go to Graphite), combined here into dstat's columns; nothing in
+this package reads /proc.
+
+The modules, one job each: :mod:`~carbon_client.top.format` (dstat's number
+formatting and colours), :mod:`~carbon_client.top.blocks` (the columns, from
+one cycle's samples), :mod:`~carbon_client.top.screen` (headers, trimming,
+rows), :mod:`~carbon_client.top.command` (``carbon-client top``: flags, its
+loop, CSV output) and :mod:`~carbon_client.top.live` (the rows ``run`` shows,
+with a ``carbon`` block for the sender).
+
+dstat's definitions, and where the columns come from:
+
+- cpu ``usr`` is user + nice + irq + softirq (dstat 0.7.3+), ``sys``, ``idl``,
+  ``wai``, ``stl``: percent of all CPU time, as the cpu group sends it.
+- ``dsk/total`` sums every block device that is neither a partition nor
+  stacked on others (dm, md): the disk group's own ``total`` when it reports
+  every device. dstat 0.7.4 finds partitions by a name pattern that misses
+  nvme, mmcblk and xvd partitions and so counts their bytes twice; this view
+  asks /sys (the disk group's rule) and does not.
+- ``net/total`` sums every interface but ``lo``, bonding masters and VLAN
+  sub-interfaces (dstat's ``^(lo|bond\\d+|face|.+\\.\\d+)$``), so bridges and
+  veths count, as in dstat (the net group's own ``total`` counts only
+  physical NICs).
+- ``memory used`` is total - free - buffers - cached - reclaimable slab +
+  shmem; ``paging`` is swap traffic (pswpin/pswpout) in bytes; ``system`` is
+  interrupts and context switches per second.
+- ``--nfs`` and ``--nfsd`` have dstat's nfs3 columns, counted over every NFS
+  version the kernel reports (dstat counts v3 only); ``--writeboost`` shows,
+  per target, whichever hit/miss, dirty and lag metrics the writeboost group
+  declares.
+
+The first row. dstat prints averages since boot in its first row (and 0 for
+the network). This view never makes up a rate from one sample: it prints the
+header at once, and its first row DELAY seconds later, covering that first
+interval, so every row means the same thing and COUNT rows take COUNT x DELAY
+seconds. Side by side, our row N is dstat's row N + 1.
+
+Other differences from dstat, on purpose:
+- a value the collectors do not have this interval (a device that appeared
+  or was reset, a -D name that does not exist, CPU percentages when no tick
+  passed) is a dash, where dstat prints 0 or drops the column;
+- rows are whole lines: dstat redraws the current row every second when
+  DELAY > 1 on a terminal; here a row appears once, when its interval ends;
+- ``--output`` writes dstat's CSV layout (four preamble lines, the titles,
+  the nicks, one line per row; appended when the file exists). dstat 0.7.4
+  itself stops at its first CSV row under Python 3 (``types.ListType``).
+"""
