@@ -2,8 +2,10 @@
 
 A block is one dstat plugin (``total cpu usage``, ``dsk/sda``, ``paging``):
 a title, column nicks, and a function from a :class:`Frame` (the cycle's
-samples) to this row's values, picked from what the collectors computed
-for Graphite.
+samples) to this row's values. The values are the ones the collectors
+computed for Graphite, rates and aggregates included; a block picks them,
+and adds them up only where one dstat column spans several of a group's
+keys (cpu ``usr``, memory ``used``, the nfs columns).
 """
 
 from __future__ import annotations
@@ -19,9 +21,7 @@ Values = list  # one list of column values per instance
 class Frame:
     """One cycle's samples, looked up as Graphite paths name them: group, instance, key."""
 
-    def __init__(self, samples: Sequence, stats: Optional[dict] = None, elapsed: float = 0.0) -> None:
-        self.stats = stats
-        self.elapsed = elapsed
+    def __init__(self, samples: Sequence) -> None:
         self.collectors = {s.collector.name for s in samples}
         self._groups: dict[str, list] = {}
         for s in samples:
@@ -273,18 +273,11 @@ def writeboost_block(frame: Frame) -> Optional[Block]:
 
 
 def sender_block() -> Block:
-    """``carbon``: lines sent per second, lines queued, and whether a destination is connected."""
-    last: dict = {}
-
+    """``carbon``: from the agent's health sample, lines sent per second (the sampler's rate),
+    lines queued, and whether a destination is connected."""
     def compute(f: Frame) -> Values:
-        s = f.stats or {}
-        sent = s.get("sent")
-        rate = None
-        if sent is not None and "sent" in last and f.elapsed > 0 and sent >= last["sent"]:
-            rate = (sent - last["sent"]) / f.elapsed
-        last["sent"] = sent
-        conn = s.get("connected")
-        return [[rate, s.get("buffered"), None if conn is None else ("up" if conn else "down")]]
+        sent, buffered, connected = f.get("carbon_client", None, "sent", "buffered", "connected")
+        return [[sent, buffered, None if connected is None else ("up" if connected else "down")]]
 
     return Block("carbon", ("sent", "queue", "conn"), "d", 5, 1000, compute,
                  types=("d", "d", "s"), scales=(1000, 1000, 0))

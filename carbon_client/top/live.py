@@ -21,7 +21,12 @@ class LiveView:
 
     The blocks are chosen at the first cycle from the groups it sampled. That
     cycle has no rates (one sample), so it prints only the header; rows follow
-    from the second cycle on.
+    from the second cycle on. Every value is one of the cycle's samples: the
+    ``carbon`` block reads the agent's health sample (group ``carbon_client``),
+    whose ``sent`` the sampler has already made a rate.
+
+    ``agent`` here and ``stats`` in :meth:`show` are what ``run`` passes
+    (carbon_client/daemon.py); the rows need neither, so neither is read.
     """
 
     def __init__(self, agent, out, *, color: Optional[bool] = None, tty: Optional[bool] = None,
@@ -31,7 +36,6 @@ class LiveView:
         self.tty = tty
         self.termsize = termsize
         self.screen: Optional[Screen] = None
-        self.last_ts: Optional[int] = None
 
     @staticmethod
     def _blocks(frame: Frame) -> list[Block]:
@@ -57,17 +61,13 @@ class LiveView:
         blocks.append(sender_block())
         return blocks
 
-    def show(self, result, stats: dict) -> None:
+    def show(self, result, stats: Optional[dict] = None) -> None:
         """The header at the first cycle (``result``: the agent's CycleResult), one row at each later one."""
-        elapsed = result.timestamp - self.last_ts if self.last_ts is not None else 0.0
-        self.last_ts = result.timestamp
-        frame = Frame(result.samples, stats, elapsed)
+        frame = Frame(result.samples)
         try:
             if self.screen is None:
                 self.screen = Screen(self._blocks(frame), self.out, color=self.color, tty=self.tty,
                                      termsize=self.termsize)
-                for b in self.screen.blocks:
-                    b.compute(frame)  # the sender's rate starts here
                 self.screen.write(self.screen.start())
                 return
             self.screen.write(self.screen.render(frame))
