@@ -146,8 +146,9 @@ class Top:
             if g == "cpu":
                 blocks.append(cpu_block())
             elif g == "disk":
-                disks = self._disks(frame, agent.collector(cname))
-                blocks.append(disk_block(disks, [self._disk_instance(d, frame, agent) for d in disks]))
+                disk = agent.collector(cname)
+                disks, names = self._disks(frame, disk), disk.instance_names
+                blocks.append(disk_block(disks, [names.get(d, d) for d in disks]))
             elif g == "net":
                 blocks.append(net_block(self._nics(frame)))
             elif g == "page":
@@ -181,13 +182,6 @@ class Top:
         # dstat -f: every whole device that did I/O since boot
         return sorted(i for i in frame.instances("disk")
                       if i != "total" and disk.in_aggregate(i) and any(frame.totals("disk", i).values()))
-
-    @staticmethod
-    def _disk_instance(name: str, frame: Frame, agent) -> str:
-        """The disk group names dm devices by their dm name; dstat by the kernel's (dm-0)."""
-        if name.startswith("dm-") and name not in frame.instances("disk"):
-            return agent.source.read_sys(f"block/{name}/dm/name") or name
-        return name
 
     def _nics(self, frame: Frame) -> list[str]:
         wanted = _devices(self.args.nics)
