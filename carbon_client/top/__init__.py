@@ -5,8 +5,9 @@ prints, with its flags (``-c -d -n -l -m -g -s -y``, ``-D``, ``-N``, ``-f``,
 ``--nocolor``, ``--noheaders``, ``--output``...), its grouped headers, its
 fixed-width columns scaled with B/k/M/G (``cprint``: base 1024 for bytes, 1000
 for counts) and its colours. The numbers are the collectors' samples (the same
-values that go to Graphite), combined here into dstat's columns; nothing in
-this package reads /proc.
+values that go to Graphite, rates and each group's ``total`` included),
+arranged here into dstat's columns; nothing in this package reads /proc or
+/sys, or computes a rate.
 
 The modules, one job each: :mod:`~carbon_client.top.format` (dstat's number
 formatting and colours), :mod:`~carbon_client.top.blocks` (the columns, from
@@ -15,19 +16,13 @@ rows), :mod:`~carbon_client.top.command` (``carbon-client top``: flags, its
 loop, CSV output) and :mod:`~carbon_client.top.live` (the rows ``run`` shows,
 with a ``carbon`` block for the sender).
 
-dstat's definitions, and where the columns come from:
+Where the columns come from:
 
 - cpu ``usr`` is user + nice + irq + softirq (dstat 0.7.3+), ``sys``, ``idl``,
   ``wai``, ``stl``: percent of all CPU time, as the cpu group sends it.
-- ``dsk/total`` sums every block device that is neither a partition nor
-  stacked on others (dm, md): the disk group's own ``total`` when it reports
-  every device. dstat 0.7.4 finds partitions by a name pattern that misses
-  nvme, mmcblk and xvd partitions and so counts their bytes twice; this view
-  asks /sys (the disk group's rule) and does not.
-- ``net/total`` sums every interface but ``lo``, bonding masters and VLAN
-  sub-interfaces (dstat's ``^(lo|bond\\d+|face|.+\\.\\d+)$``), so bridges and
-  veths count, as in dstat (the net group's own ``total`` counts only
-  physical NICs).
+- ``dsk/<name>`` and ``net/<name>`` are the disk and net groups' instances;
+  ``-D dm-0`` finds a dm device under the name the disk group gives it.
+  ``dsk/total`` and ``net/total`` are those groups' own ``total``.
 - ``memory used`` is total - free - buffers - cached - reclaimable slab +
   shmem; ``paging`` is swap traffic (pswpin/pswpout) in bytes; ``system`` is
   interrupts and context switches per second.
@@ -42,7 +37,17 @@ header at once, and its first row DELAY seconds later, covering that first
 interval, so every row means the same thing and COUNT rows take COUNT x DELAY
 seconds. Side by side, our row N is dstat's row N + 1.
 
-Other differences from dstat, on purpose:
+Differences from dstat, on purpose:
+- ``dsk/total`` sums every block device that is neither a partition nor
+  stacked on others (dm, md). dstat 0.7.4 finds partitions by a name pattern
+  that misses nvme, mmcblk and xvd partitions and so counts their bytes
+  twice; the disk group asks /sys and does not.
+- ``net/total`` sums physical interfaces (with /sys/class/net/<nic>/device;
+  without /sys, all but lo, bonding masters and VLAN sub-interfaces), as the
+  net group sends it. dstat sums every interface but lo, bonds and VLANs, so
+  bridges, veths, ifb and tunnels count there and a container's traffic
+  counts more than once (on its veth, the bridge and the NIC); ``-N`` with
+  the names still shows any interface.
 - a value the collectors do not have this interval (a device that appeared
   or was reset, a -D name that does not exist, CPU percentages when no tick
   passed) is a dash, where dstat prints 0 or drops the column;

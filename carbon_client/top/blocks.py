@@ -142,24 +142,10 @@ def disk_block(disks: Sequence[str], instances: Optional[Sequence[str]] = None) 
     return Block(["dsk/" + d for d in disks], ("read", "writ"), "b", 5, 1024, compute)
 
 
-def _sum(vals) -> Optional[float]:
-    """Sum ignoring None; None when nothing is known."""
-    known = [v for v in vals if v is not None]
-    return sum(known) if known else None
-
-
-# dstat 0.7.4 dstat_net.totalfilter
-NET_NOT_IN_TOTAL = re.compile(r"^(lo|bond\d+|face|.+\.\d+)$")
-
-
 def net_block(nics: Sequence[str]) -> Block:
-    def total(f: Frame) -> list:
-        rows = [f.get("net", n, "rx_bytes", "tx_bytes")
-                for n in f.instances("net") if n != "total" and not NET_NOT_IN_TOTAL.match(n)]
-        return [_sum(r[0] for r in rows), _sum(r[1] for r in rows)]
-
+    """``total`` is the net group's own: physical NICs (see the Net collector)."""
     def compute(f: Frame) -> Values:
-        return [total(f) if n == "total" else f.get("net", n, "rx_bytes", "tx_bytes") for n in nics]
+        return [f.get("net", n, "rx_bytes", "tx_bytes") for n in nics]
 
     return Block(["net/" + n for n in nics], ("recv", "send"), "b", 5, 1024, compute)
 

@@ -63,7 +63,7 @@ def make_parser():
     g.add_argument("-D", metavar="total,sda", dest="disks",
                    help="disks to show; total = every disk but partitions and dm/md")
     g.add_argument("-N", metavar="total,eth0", dest="nics",
-                   help="interfaces to show; total = all but lo, bonds and VLANs")
+                   help="interfaces to show; total = physical interfaces (with a device in /sys)")
     g.add_argument("-f", "--full", action="store_true", help="expand -D and -N to every device")
     o = p.add_argument_group("output")
     o.add_argument("--nocolor", dest="color", action="store_false", default=None, help="no colours")

@@ -39,9 +39,9 @@ BUMPS = [
     ("diskstats", "dm-0", 2, {9: 100000}),  # device-mapper: not in total
     # net/dev: token 1 = rx bytes, 9 = tx bytes
     ("net/dev", "eth0", 0, {1: 1000000, 9: 500}),
-    ("net/dev", "docker0", 0, {1: 2000}),  # bridges count in dstat's total
+    ("net/dev", "docker0", 0, {1: 2000}),  # a bridge
     ("net/dev", "vethf345468", 0, {9: 12}),
-    ("net/dev", "lo", 0, {1: 5000000, 9: 5000000}),  # lo does not
+    ("net/dev", "lo", 0, {1: 5000000, 9: 5000000}),  # never in a total
     ("vmstat", "pswpin", 0, {1: 10}),
     # NFS client v3 ops: 2 null, 3 getattr, 8 read, 9 write, 19 readdirplus, 21 fsinfo, 23 commit
     ("net/rpc/nfs", "proc3", 0, {2: 7, 3: 100, 8: 30, 9: 20, 19: 5, 21: 2, 23: 1}),

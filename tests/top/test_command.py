@@ -26,7 +26,8 @@ def test_default_groups_one_row(snaps):
     assert rc == 0, err
     # cpu: usr = user+nice+irq+softirq = 100 of 1000 ticks; sys 40; idl 800; wai 50; stl 10
     # dsk/total: sda 1048576 + ram0 1024 read; sda 1536 + vda 512 written (not sda1, nvme0n1p1, dm-0)
-    # net/total: eth0 + docker0 = 1002000 received (978.5k), eth0 + veth = 512 sent; not lo
+    # net/total (no /sys: all but lo, bonds, VLANs): eth0 + docker0 = 1002000 received (978.5k),
+    # eth0 + veth = 512 sent
     # paging: 10 pages swapped in; system: 1500 interrupts, 12345 context switches
     row = f" 10   4  80   5   1|1025k 2048B| 979k  512B|{swap_in()}    0 |1500    12k\n"
     assert out == HEADER + row
@@ -82,6 +83,16 @@ def test_gauges_and_devices(snaps):
         "|1025k 2048B:1024k 1536B:  49M    0 :   0    49M:   -     - "
         "|4883k 4883k: 977k  500B"
     )
+
+
+def test_net_total_is_the_net_groups_physical_nics(snaps):
+    for nic in ("eth0", "docker0", "vethf345468", "lo"):
+        (snaps.sys / "class/net" / nic).mkdir(parents=True)
+    (snaps.sys / "class/net/eth0/device").mkdir()
+    rc, out, err, _ = top(snaps, "-n", "-N", "total,docker0,vethf345468", "1", "1")
+    assert rc == 0, err
+    # total: eth0 only (1000000 B in, 500 B out); the bridge and the veth show by name
+    assert out.splitlines()[2] == " 977k  500B:2000B    0 :   0    12B"
 
 
 def test_nfs_columns_every_version(snaps):
