@@ -32,10 +32,14 @@ Where the columns come from:
   declares.
 
 The first row. dstat prints averages since boot in its first row (and 0 for
-the network). This view never makes up a rate from one sample: it prints the
-header at once, and its first row DELAY seconds later, covering that first
-interval, so every row means the same thing and COUNT rows take COUNT x DELAY
-seconds. Side by side, our row N is dstat's row N + 1.
+the network). This view never makes up a rate from one sample: it samples
+once at the start and prints the header at once; then rows come on the
+multiples of DELAY seconds of the wall clock, as ``run`` timestamps its
+lines. The first row covers the time from the start to the first of those
+boundaries (at most DELAY seconds; a start just before a boundary gives a
+short first interval, where CPU percentages may be dashes), and every later
+row covers exactly one interval. COUNT rows take at most COUNT x DELAY
+seconds.
 
 Differences from dstat, on purpose:
 - ``dsk/total`` sums every block device that is neither a partition nor
@@ -53,6 +57,10 @@ Differences from dstat, on purpose:
   passed) is a dash, where dstat prints 0 or drops the column;
 - rows are whole lines: dstat redraws the current row every second when
   DELAY > 1 on a terminal; here a row appears once, when its interval ends;
+- after a stall (a suspended terminal, an overloaded host) the boundaries
+  missed are skipped and the next row is the rate over the whole time since
+  the last one; dstat skips them too (and says "missed N ticks") but divides
+  what the whole stall counted by DELAY;
 - ``--output`` writes dstat's CSV layout (four preamble lines, the titles,
   the nicks, one line per row; appended when the file exists). dstat 0.7.4
   itself stops at its first CSV row under Python 3 (``types.ListType``).

@@ -1,9 +1,10 @@
 """``carbon-client top [flags] [DELAY [COUNT]]``: dstat's flags, its rows on the terminal, its CSV file.
 
 One agent (no sender, no health groups) samples the chosen collectors once
-at the start, for the header and the first rates, then every DELAY seconds;
-each sample prints one row (and one CSV line with ``--output``), and COUNT
-rows stop it.
+at the start, for the header and the first rates, then on every DELAY
+boundary of the wall clock through the :class:`~carbon_client.scheduler.Scheduler`
+that times ``run``; each tick prints one row (and one CSV line with
+``--output``), and COUNT rows stop it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 import time
 from typing import Callable, Optional, Sequence
 
+from carbon_client.scheduler import Scheduler, StopFlag
 from carbon_client.top.blocks import (
     Block, Frame, cpu_block, disk_block, load_block, mem_block, net_block, nfs_block, page_block,
     swap_block, sys_block, writeboost_block,
@@ -37,8 +39,9 @@ def make_parser():
         prog="carbon-client top", usage=USAGE,
         description="dstat-style rows from carbon-client's collectors (what goes to Graphite).",
         epilog="DELAY is the delay in seconds between rows (default: 1); COUNT the number of "
-               "rows before exiting (default: unlimited). The first row comes after DELAY "
-               "seconds and covers that interval (dstat's first row is an average since boot).",
+               "rows before exiting (default: unlimited). Rows come on multiples of DELAY on the "
+               "clock; the first covers the time since the start, the others DELAY seconds each "
+               "(dstat's first row is an average since boot).",
     )
     g = p.add_argument_group("groups (in the order given; default -cdngy)")
     for short, long, group, text in (
@@ -102,16 +105,23 @@ def _devices(spec: Optional[str]) -> Optional[list[str]]:
 
 
 class Top:
-    """The state of one ``carbon-client top`` run."""
+    """The state of one ``carbon-client top`` run.
+
+    ``monotonic`` is the agent's clock (what rates are measured on);
+    ``wall`` and ``wait`` are the scheduler's (when rows are due, and how to
+    wait for them: by default on the flag that COUNT rows set).
+    """
 
     def __init__(self, args, out, err, *, monotonic: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep, tty: Optional[bool] = None,
+                 wall: Callable[[], float] = time.time,
+                 wait: Optional[Callable[[float], bool]] = None, tty: Optional[bool] = None,
                  termsize=None, argv: Sequence[str] = ()) -> None:
         self.args = args
         self.out = out
         self.err = err
         self.monotonic = monotonic
-        self.sleep = sleep
+        self.wall = wall
+        self.wait = wait
         self.tty = tty
         self.termsize = termsize
         self.argv = list(argv)
@@ -220,7 +230,6 @@ class Top:
 
     def _loop(self, agent, groups: list[str]) -> int:
         a = self.args
-        t0 = self.monotonic()
         blocks = self._blocks(groups, agent, Frame(agent.sample()))
         if not blocks:
             self.err.write("carbon-client top: none of the stats you selected are available\n")
@@ -230,24 +239,24 @@ class Top:
                         termsize=self.termsize, style=Style(a.bits, a.integer, a.float),
                         black_on_white=a.bw, err=self.err)
         csv = self._open_csv(blocks, agent.source.proc_root) if a.output else None
+        stop = StopFlag()
+        rows = 0
+
+        def tick(ts: int) -> None:
+            nonlocal rows
+            frame = Frame(agent.sample())
+            screen.write(screen.render(frame))
+            if csv is not None:
+                csv.write(",".join(b.csvrow(b.compute(frame)) for b in blocks) + "\n")
+                csv.flush()
+            rows += 1
+            if rows == a.count:
+                stop.set()
+
         try:
             screen.write(screen.start())
-            n = 0
-            while a.count < 0 or n < a.count:
-                n += 1
-                due = t0 + n * a.delay
-                now = self.monotonic()
-                if now - due > a.delay / 2:
-                    # suspended or stalled: the next tick after now, in phase; no catch-up burst
-                    t0 += -(-(now - due) // a.delay) * a.delay
-                    due = t0 + n * a.delay
-                if due > now:
-                    self.sleep(due - now)
-                frame = Frame(agent.sample())
-                screen.write(screen.render(frame))
-                if csv is not None:
-                    csv.write(",".join(b.csvrow(b.compute(frame)) for b in blocks) + "\n")
-                    csv.flush()
+            if a.count != 0:
+                Scheduler(a.delay, tick, wall=self.wall, wait=self.wait).run(stop)
         finally:
             if csv is not None:
                 csv.close()

@@ -1,9 +1,9 @@
 """Two snapshots of the fixture /proc and a fake clock, for `carbon-client top` and the live view.
 
 The first snapshot is tests/fixtures/procfs (plus a vmstat, which the capture
-lacks); the second adds known amounts to chosen counters. The clock moves by
-exactly what the view asks to sleep, and the sleep swaps in the second
-snapshot, so every rate is known and every row can be written out by
+lacks); the second adds known amounts to chosen counters. The clock moves
+only by what the scheduler asks to wait, and the first wait swaps in the
+second snapshot, so every rate is known and every row can be written out by
 hand with dstat's rules (see test_format.py for how numbers are printed).
 """
 
@@ -103,28 +103,33 @@ class Snapshots:
 
 
 class Clock:
-    """A monotonic clock that only ``sleep`` moves; the first sleep brings in snapshot 2."""
+    """The agent's monotonic clock and the scheduler's wall clock in one, at ``t``.
 
-    def __init__(self, snaps: Snapshots) -> None:
-        self.t = 1000.0
+    Only ``wait`` (the scheduler's) moves it, and the first wait brings in
+    snapshot 2.
+    """
+
+    def __init__(self, snaps: Snapshots, t: float = 1000.0) -> None:
+        self.t = t
         self.snaps = snaps
-        self.sleeps: list[float] = []
+        self.waits: list[float] = []
 
     def __call__(self) -> float:
         return self.t
 
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
+    def wait(self, seconds: float) -> bool:
+        self.waits.append(seconds)
         self.t += seconds
         self.snaps.advance()
+        return False
 
 
-def top(snaps: Snapshots, *args: str, tty=False, termsize=None) -> tuple[int, str, str, Clock]:
+def top(snaps: Snapshots, *args: str, tty=False, termsize=None, clock=None) -> tuple[int, str, str, Clock]:
     """``carbon-client top`` on the snapshots; returns the status, stdout, stderr and the clock."""
     out, err = io.StringIO(), io.StringIO()
-    clock = Clock(snaps)
+    clock = clock or Clock(snaps)
     argv = ["--proc-root", str(snaps.proc), "--sys-root", str(snaps.sys), *args]
-    rc = main(argv, out, err, monotonic=clock, sleep=clock.sleep, tty=tty, termsize=termsize)
+    rc = main(argv, out, err, monotonic=clock, wall=clock, wait=clock.wait, tty=tty, termsize=termsize)
     return rc, out.getvalue(), err.getvalue(), clock
 
 

@@ -31,7 +31,7 @@ def test_default_groups_one_row(snaps):
     # paging: 10 pages swapped in; system: 1500 interrupts, 12345 context switches
     row = f" 10   4  80   5   1|1025k 2048B| 979k  512B|{swap_in()}    0 |1500    12k\n"
     assert out == HEADER + row
-    assert clock.sleeps == [1.0]
+    assert clock.waits == [1.0]
     assert err == ""
 
 
@@ -41,22 +41,33 @@ def test_delay_divides_by_the_interval(snaps):
     # the same deltas over 2 s: 1049600/2 = 524800 B/s = 512.5k -> 512 (half to even); 1024 B;
     # 750 interrupts, 6172.5 context switches (fits in 4 digits; half to even)
     assert out.splitlines()[2] == " 512k 1024B| 750  6172 "
-    assert clock.sleeps == [2.0]
+    assert clock.waits == [2.0]
+
+
+def test_rows_land_on_multiples_of_delay_the_first_covering_the_time_since_the_start(snaps):
+    # started at 1003 with DELAY 5: the first row at 1005 covers 2 s, the second 1005-1010
+    rc, out, _, clock = top(snaps, "-y", "5", "2", clock=Clock(snaps, t=1003.0))
+    assert rc == 0
+    assert clock.waits == [2.0, 5.0]
+    assert out.splitlines()[2:] == [" 750  6172 ", "   0     0 "]
 
 
 def test_missed_ticks_are_skipped_not_bunched(snaps):
     clock = Clock(snaps)
-    slept = []
 
-    def slow_sleep(seconds):
-        slept.append(seconds)
-        clock.sleep(seconds + (5.5 if len(slept) == 1 else 0))  # suspended during the first wait
+    def stalled(seconds: float) -> bool:
+        clock.wait(seconds)
+        if len(clock.waits) == 1:
+            clock.t += 5.5  # suspended during the first wait
+        return False
 
     out = io.StringIO()
     argv = ["--proc-root", str(snaps.proc), "--sys-root", str(snaps.sys), "-y", "1", "3"]
-    assert main(argv, out, io.StringIO(), monotonic=clock, sleep=slow_sleep, tty=False) == 0
-    # after waking at 1006.5 the next rows come at 1007 and 1008: no burst of catch-up rows
-    assert slept == [1.0, 0.5, 1.0]
+    assert main(argv, out, io.StringIO(), monotonic=clock, wall=clock, wait=stalled, tty=False) == 0
+    # awake at 1006.5: a row at once, covering the 6.5 s since the start (1500 / 6.5, 12345 / 6.5),
+    # then rows at 1007 and 1008; no burst of catch-up rows for 1002-1006
+    assert clock.waits == [1.0, 0.5, 1.0]
+    assert out.getvalue().splitlines()[2:] == [" 231  1899 ", "   0     0 ", "   0     0 "]
 
 
 def test_gauges_and_devices(snaps):
@@ -217,8 +228,8 @@ def test_config_file_gives_the_roots(snaps, tmp_path):
     cfg = tmp_path / "carbon-client.yaml"
     cfg.write_text(f"proc_root: {snaps.proc}\nsys_root: {snaps.sys}\ndisks: [sda]\n")
     out, err, clock = io.StringIO(), io.StringIO(), Clock(snaps)
-    rc = main(["--config", str(cfg), "-dy", "1", "1"], out, err, monotonic=clock, sleep=clock.sleep,
-              tty=False)
+    rc = main(["--config", str(cfg), "-dy", "1", "1"], out, err, monotonic=clock, wall=clock,
+              wait=clock.wait, tty=False)
     assert rc == 0, err.getvalue()
     # the file's disk list does not narrow dstat's total
     assert out.getvalue().splitlines()[2] == "1025k 2048B|1500    12k"

@@ -5,12 +5,14 @@ lo``: both directions), and 2.5 MB/s of writes with fsync to a file on a
 block device (seen by ``-D <that device>``), running before both tools start
 and after both end.
 
-Alignment: dstat's first row is an average since boot, ours covers the
-first interval; dstat is started as soon as our header appears (our first
-sample), so our row k and dstat's row k + 1 cover the same second, give or
-take dstat's start-up (about 0.1 s). The rows are compared column by column,
-row by row and as sums over the run (where the offset only matters at the
-two ends, and the generated load is the same there).
+Alignment: our rows come on whole seconds of the clock, the first covering
+the time from our start to the first of them; dstat's first row is an
+average since boot. Neither first row is compared. dstat is started as soon
+as our first row appears (on a whole second), so our row k and dstat's row k
+(k > 1) cover the same second, give or take dstat's start-up (about 0.1 s).
+The rows are compared column by column, row by row and as sums over the run
+(where the offset only matters at the two ends, and the generated load is
+the same there).
 
 Interfaces: both tools get ``-N lo,<physical NICs>,total``, the physical
 NICs being this host's interfaces with /sys/class/net/<nic>/device. Each
@@ -209,11 +211,11 @@ def test_top_agrees_with_dstat(tmp_path):
         time.sleep(1.0)
         ours = subprocess.Popen(
             [sys.executable, "-m", "carbon_client", "top", *flags, "--nocolor", "--noheaders",
-             "1", str(ROWS)],
+             "1", str(ROWS + 1)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
         )
-        # our header goes out right after our first sample: start dstat then
-        head = [ours.stdout.readline(), ours.stdout.readline()]
+        # the header, then our first row, on a whole second: start dstat then
+        head = [ours.stdout.readline() for _ in range(3)]
         theirs = subprocess.Popen(
             [dstat, *flags, "--nocolor", "--noheaders", "1", str(ROWS + 1)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -230,11 +232,11 @@ def test_top_agrees_with_dstat(tmp_path):
 
     # the same header, to the character
     assert our_lines[:2] == their_lines[:2]
-    our_rows, their_rows = our_lines[2:], their_lines[3:]  # dstat's row 1: since boot
-    assert len(our_rows) == ROWS and len(their_rows) == ROWS, (our_lines, their_lines)
-    for o, t in zip(our_rows, their_rows):
+    assert len(our_lines) == len(their_lines) == 2 + ROWS + 1, (our_lines, their_lines)
+    for o, t in zip(our_lines[2:], their_lines[2:]):
         assert separators(o) == separators(t), (o, t)
         assert len(o) == len(t)
+    our_rows, their_rows = our_lines[3:], their_lines[3:]  # not the first rows (see the docstring)
 
     # columns: cpu (5), then disks, then nets (2 each), then system (2)
     titles = our_lines[0].split()

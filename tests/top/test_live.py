@@ -51,14 +51,14 @@ def test_live_view_rows_and_sender_block_from_the_health_sample(snaps):
         "usr sys idl wai stl| read  writ| recv  send|  in   out | int   csw "
         "| sent queue  conn\n"
     )
-    clock.sleep(1.0)
+    clock.wait(1.0)
     sender.sent, sender.buffered = 1250, 7
     view.show(agent.cycle(1001))
     # the agent's default disks: whole disks, no ram: 1 MiB read, sda + vda written;
     # the carbon block is the health sample's: 250 lines/s sent, 7 queued, connected
     row = f" 10   4  80   5   1|1024k 2048B| 979k  512B|{swap_in()}    0 |1500    12k| 250     7  up   \n"
     assert out.getvalue().splitlines(keepends=True)[2] == row
-    clock.sleep(1.0)
+    clock.wait(1.0)
     sender.buffered, sender.connected = 900, 0
     view.show(agent.cycle(1002))
     assert out.getvalue().splitlines()[3].endswith("|   0   900  down ")
@@ -72,7 +72,7 @@ def test_live_view_without_health_shows_dashes_for_the_sender(snaps):
     out = io.StringIO()
     view = LiveView(agent, out, color=False, tty=False)
     view.show(agent.cycle(1000))
-    clock.sleep(1.0)
+    clock.wait(1.0)
     view.show(agent.cycle(1001))
     assert out.getvalue().splitlines()[2] == "1500    12k|   -     -      -"
 
