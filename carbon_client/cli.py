@@ -118,7 +118,7 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["top"]:
-        from carbon_client.top import main as top_main
+        from carbon_client.top.command import main as top_main
 
         return top_main(argv[1:])
     parser = make_parser()

@@ -57,7 +57,7 @@ class Daemon:
         show = config.show if config.show is not None else sys.stdout.isatty()
         if not show:
             return None
-        from carbon_client.top import LiveView  # only when rows are wanted: keeps run light
+        from carbon_client.top.live import LiveView  # only when rows are wanted: keeps run light
 
         return LiveView(self.agent, sys.stdout)
 

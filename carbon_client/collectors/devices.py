@@ -175,6 +175,11 @@ class Disk(Collector):
         self.members = members
         return out
 
+    @property
+    def instance_names(self) -> dict[str, str]:
+        """Instance name by kernel name (``dm-0`` -> ``vg-root``) of the devices the last read reported."""
+        return {kname: info[0] for (kname, _, _), info in self._known.items() if info is not None}
+
 
 _NET_DEFAULT_SKIP = ("lo",)
 # dstat's rule for interfaces that repeat others' traffic, for roots without /sys.

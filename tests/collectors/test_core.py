@@ -157,6 +157,21 @@ def test_disk_globs_select_by_kernel_or_dm_name(root):
     assert set(every.read()) == {"sda", "sda1", "vg0-home"}
 
 
+def test_disk_instance_names_by_kernel_name_of_the_devices_present(root):
+    root.block("sda")
+    root.block("dm-3", dm_name="vg0-home")
+    sda = diskline(8, 0, "sda", 1, 1, 1, 1, 1, 1, 0, 1, 1)
+    root.write("diskstats", sda + diskline(252, 3, "dm-3", 1, 1, 1, 1, 1, 1, 0, 1, 1)
+               + diskline(7, 0, "loop0", 1, 1, 1, 1, 1, 1, 0, 1, 1))
+    disk = Disk(root.source(), build())
+    assert disk.instance_names == {}
+    disk.read()
+    assert disk.instance_names == {"sda": "sda", "dm-3": "vg0-home"}  # loop0 is not selected
+    root.write("diskstats", sda)
+    disk.read()
+    assert disk.instance_names == {"sda": "sda"}
+
+
 def test_disk_without_sys_uses_name_rules(tmp_path):
     proc = tmp_path / "proc"
     proc.mkdir()

@@ -5,12 +5,22 @@ lo``: both directions), and 2.5 MB/s of writes with fsync to a file on a
 block device (seen by ``-D <that device>``), running before both tools start
 and after both end.
 
-Alignment: dstat's first row is an average since boot, ours covers the
-first interval; dstat is started as soon as our header appears (our first
-sample), so our row k and dstat's row k + 1 cover the same second, give or
-take dstat's start-up (about 0.1 s). The rows are compared column by column,
-row by row and as sums over the run (where the offset only matters at the
-two ends, and the generated load is the same there).
+Alignment: our rows come on whole seconds of the clock, the first covering
+the time from our start to the first of them; dstat's first row is an
+average since boot. Neither first row is compared. dstat is started as soon
+as our first row appears (on a whole second), so our row k and dstat's row k
+(k > 1) cover the same second, give or take dstat's start-up (about 0.1 s).
+The rows are compared column by column, row by row and as sums over the run
+(where the offset only matters at the two ends, and the generated load is
+the same there).
+
+Interfaces: both tools get ``-N lo,<physical NICs>,total``, the physical
+NICs being this host's interfaces with /sys/class/net/<nic>/device. Each
+named interface is compared with dstat's column for it. Our ``net/total`` is
+the net group's (physical NICs only) and dstat's is not (every interface but
+lo, bonds and VLANs: bridges, veths, ifb too), so our total is compared with
+the sum of dstat's columns for the physical NICs, and must be a dash in
+every row on a host without one.
 
 Tolerances, per column: the sums over the run agree within the tolerance,
 or all rows but one do. A definition that differs from dstat's (partitions
@@ -21,8 +31,8 @@ between two neighbouring rows (two rows differ, the sum does not).
 - net/lo (paced, constant): 3 % + 64 KiB (per row, and of the sum).
 - disk writes (fsync'd chunks of 256 KiB may fall on either side of a row
   boundary): 10 % + 512 KiB; reads 25 % + 256 KiB.
-- net/total (no generated load: the check is that lo is left out, which
-  would add 4 MB/s): 20 % + 512 KiB.
+- physical NICs and net/total (no generated load: the check is that lo is
+  left out of the total, which would add 4 MB/s): 20 % + 512 KiB.
 - cpu usr/sys/idl/wai/stl: 5 points per row; the sums 2 points per row.
 - system int/csw: 10 % + 100.
 The header lines must be identical, and every row must have its column
@@ -182,21 +192,30 @@ def separators(row: str) -> list[tuple[int, str]]:
     return [(i, c) for i, c in enumerate(row) if c in "|:"]
 
 
+def physical_nics() -> list[str]:
+    """This host's interfaces with a device behind them, as /proc/net/dev lists them."""
+    listed = {line.split(":")[0].strip() for line in Path("/proc/net/dev").read_text().splitlines()[2:]}
+    return sorted(p.name for p in Path("/sys/class/net").iterdir()
+                  if p.name in listed and (p / "device").exists())
+
+
 def test_top_agrees_with_dstat(tmp_path):
     dstat = require_command("dstat", "dstat")
     disk_dir, disk = writable_block_dir([tmp_path, Path.cwd(), Path.home(), Path("/var/tmp")])
     disks = ([disk] if disk else []) + (["total"] if dstat_total_is_ours() else [])
-    flags = ["-c"] + (["-d", "-D", ",".join(disks)] if disks else []) + ["-n", "-N", "lo,total", "-y"]
+    nics = ["lo", *physical_nics()]
+    flags = (["-c"] + (["-d", "-D", ",".join(disks)] if disks else [])
+             + ["-n", "-N", ",".join([*nics, "total"]), "-y"])
     load = Load(disk_dir).start()
     try:
         time.sleep(1.0)
         ours = subprocess.Popen(
             [sys.executable, "-m", "carbon_client", "top", *flags, "--nocolor", "--noheaders",
-             "1", str(ROWS)],
+             "1", str(ROWS + 1)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
         )
-        # our header goes out right after our first sample: start dstat then
-        head = [ours.stdout.readline(), ours.stdout.readline()]
+        # the header, then our first row, on a whole second: start dstat then
+        head = [ours.stdout.readline() for _ in range(3)]
         theirs = subprocess.Popen(
             [dstat, *flags, "--nocolor", "--noheaders", "1", str(ROWS + 1)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -213,11 +232,11 @@ def test_top_agrees_with_dstat(tmp_path):
 
     # the same header, to the character
     assert our_lines[:2] == their_lines[:2]
-    our_rows, their_rows = our_lines[2:], their_lines[3:]  # dstat's row 1: since boot
-    assert len(our_rows) == ROWS and len(their_rows) == ROWS, (our_lines, their_lines)
-    for o, t in zip(our_rows, their_rows):
+    assert len(our_lines) == len(their_lines) == 2 + ROWS + 1, (our_lines, their_lines)
+    for o, t in zip(our_lines[2:], their_lines[2:]):
         assert separators(o) == separators(t), (o, t)
         assert len(o) == len(t)
+    our_rows, their_rows = our_lines[3:], their_lines[3:]  # not the first rows (see the docstring)
 
     # columns: cpu (5), then disks, then nets (2 each), then system (2)
     titles = our_lines[0].split()
@@ -225,16 +244,16 @@ def test_top_agrees_with_dstat(tmp_path):
     ours_v, theirs_v = parse(our_rows, bases), parse(their_rows, bases)
     names = ["usr", "sys", "idl", "wai", "stl"]
     names += [f"dsk/{d}:{k}" for d in disks for k in ("read", "writ")]
-    names += [f"net/{n}:{k}" for n in ("lo", "total") for k in ("recv", "send")]
+    names += [f"net/{n}:{k}" for n in [*nics, "total"] for k in ("recv", "send")]
     names += ["int", "csw"]
     assert len(ours_v[0]) == len(names), titles
 
     def col(rows, name):
         return [r[names.index(name)] for r in rows]
 
-    def agree(name, rel, absolute, sum_absolute=None):
+    def agree(name, rel, absolute, sum_absolute=None, theirs=None):
         """The sums agree, or all rows but one do (see the module docstring)."""
-        o, t = col(ours_v, name), col(theirs_v, name)
+        o, t = col(ours_v, name), col(theirs_v, name) if theirs is None else theirs
         assert None not in o and None not in t, (name, o, t)
         slack = absolute if sum_absolute is None else sum_absolute
         sums = abs(sum(o) - sum(t)) <= rel * sum(t) + slack
@@ -248,7 +267,13 @@ def test_top_agrees_with_dstat(tmp_path):
     for k in ("recv", "send"):
         assert sum(col(theirs_v, f"net/lo:{k}")) >= 0.9 * LO_RATE * ROWS, "the loopback load did not run"
         agree(f"net/lo:{k}", 0.03, 64 * 1024)
-        agree(f"net/total:{k}", 0.20, 512 * 1024)
+        for nic in nics[1:]:
+            agree(f"net/{nic}:{k}", 0.20, 512 * 1024)
+        if nics[1:]:
+            physical = [sum(row) for row in zip(*(col(theirs_v, f"net/{n}:{k}") for n in nics[1:]))]
+            agree(f"net/total:{k}", 0.20, 512 * 1024, theirs=physical)
+        else:
+            assert col(ours_v, f"net/total:{k}") == [None] * ROWS
     for d in disks:
         agree(f"dsk/{d}:writ", 0.10, 2 * CHUNK)
         agree(f"dsk/{d}:read", 0.25, 256 * 1024)

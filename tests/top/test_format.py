@@ -1,4 +1,4 @@
-"""dstat's number formatting (cprint, dchg, fchg) and block headers, by hand and against dstat itself.
+"""dstat's number formatting (cprint, dchg, fchg, CSV values), by hand and against dstat itself.
 
 Expected strings below are worked out from dstat 0.7.4's cprint by hand:
 with scale 1000 or 1024 and width >= 4 a unit character takes the last
@@ -18,10 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from carbon_client.top import (
-    Block, Style, Theme, cprint, cpu_block, csv_value, dchg, disk_block, fchg, net_block,
-    page_block, sys_block,
-)
+from carbon_client.top.format import Style, Theme, cprint, csv_value, dchg, fchg
 from tests.conftest import require_command
 
 PLAIN = Theme(False)
@@ -115,43 +112,6 @@ def test_csv_value(var, expected):
     assert csv_value(var) == expected
 
 
-def test_headers_as_dstat_prints_them():
-    # dstat 0.7.4 -cdngy header (titles centered, spaces turned into dashes)
-    blocks = [cpu_block(), disk_block(["total"]), net_block(["total"]), page_block(), sys_block()]
-    assert " ".join(b.title(PLAIN) for b in blocks) == (
-        "--total-cpu-usage-- -dsk/total- -net/total- ---paging-- ---system--"
-    )
-    assert "|".join(b.subtitle(PLAIN) for b in blocks) == (
-        "usr sys idl wai stl| read  writ| recv  send|  in   out | int   csw "
-    )
-    assert [b.statwidth() for b in blocks] == [19, 11, 11, 11, 11]
-
-
-def test_per_device_headers():
-    b = disk_block(["total", "sda", "sda1", "dm-0"])
-    # str.center puts the odd space on the left for an odd margin (as in dstat)
-    assert b.title(PLAIN) == "-dsk/total- --dsk/sda-- --dsk/sda1- --dsk/dm-0-"
-    assert b.subtitle(PLAIN) == " read  writ: read  writ: read  writ: read  writ"
-    assert b.show([[1, 2], [3, 4], [None, None], [0, 1048576]], PLAIN) == (
-        "   1B    2B:   3B    4B:   -     - :   0  1024k"
-    )
-    assert b.csvtitle() == '"dsk/total",,"dsk/sda",,"dsk/sda1",,"dsk/dm-0",'
-    assert b.csvsubtitle() == (
-        '"dsk/total:read","dsk/total:writ","dsk/sda:read","dsk/sda:writ",'
-        '"dsk/sda1:read","dsk/sda1:writ","dsk/dm-0:read","dsk/dm-0:writ"'
-    )
-    # one instance: plain nicks, as dstat
-    assert disk_block(["total"]).csvsubtitle() == '"read","writ"'
-    assert page_block().csvtitle() == '"paging",'
-
-
-def test_coloured_title_joins_instances_with_a_dash():
-    # dstat: with colours the per-instance titles are joined by a frame-coloured dash
-    b = net_block(["total", "lo"])
-    blue = "\033[0;34m"
-    assert b.title(COLOR) == blue + "-net/total-" + blue + "-" + blue + "---net/lo--"
-
-
 def _cases() -> list[list]:
     rng = random.Random(5)
     fixed = [0, 0.2, 0.5, 0.6, 1, 2.5, 9.5, 10.5, 99.5, 100, 999, 1000, 1023, 1024, 1536,
@@ -186,10 +146,3 @@ def test_cprint_is_dstats_cprint(color, style):
     mismatches = [(c, o, t) for c, o, t in zip(cases, ours, theirs) if o != t]
     assert not mismatches, mismatches[:10]
     assert len(ours) == len(theirs) == len(cases)
-
-
-def test_block_types_per_column():
-    b = Block("carbon", ("sent", "queue", "conn"), "d", 5, 1000, lambda f: [],
-              types=("d", "d", "s"), scales=(1000, 1000, 0))
-    assert b.show([[250, 7, "up"]], PLAIN) == " 250     7  up   "
-    assert b.title(PLAIN) == "------carbon-----"

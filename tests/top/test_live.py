@@ -1,7 +1,9 @@
-"""`carbon-client run` prints dstat-style rows with --show, and nothing on stdout without it."""
+"""The live view of `carbon-client run`: its rows and sender block on the snapshots, what importing
+it costs `run`, and `run` printing rows with --show and nothing on stdout without it."""
 
 from __future__ import annotations
 
+import io
 import selectors
 import shutil
 import signal
@@ -12,7 +14,89 @@ import threading
 import time
 from pathlib import Path
 
+from carbon_client.agent import Agent
+from carbon_client.config import build
+from carbon_client.top.live import LiveView
 from tests.conftest import ROOT
+from tests.top.snapshots import Clock, swap_in
+
+
+class FakeSender:
+    """What the agent asks of a sender: ``put`` the lines, ``health`` its counters
+    (sent, dropped, resent, reconnects, buffered, spooled, connected, destination)."""
+
+    def __init__(self) -> None:
+        self.sent, self.buffered, self.connected = 1000, 0, 1
+
+    def put(self, data: bytes, lines: int) -> None:
+        pass
+
+    def health(self) -> tuple:
+        return (self.sent, 0, 0, 0, self.buffered, 0, self.connected, self.connected)
+
+
+def test_live_view_rows_and_sender_block_from_the_health_sample(snaps):
+    clock = Clock(snaps)
+    for rel in ("net/rpc/nfs", "net/rpc/nfsd"):
+        (snaps.proc / rel).unlink()
+    config = build(None, {"proc_root": str(snaps.proc), "sys_root": str(snaps.sys), "interval": 1})
+    sender = FakeSender()
+    agent = Agent(config, sender=sender, monotonic=clock)
+    out = io.StringIO()
+    view = LiveView(agent, out, color=False, tty=False)
+    view.show(agent.cycle(1000))
+    assert out.getvalue() == (
+        "--total-cpu-usage-- -dsk/total- -net/total- ---paging-- ---system-- "
+        "------carbon-----\n"
+        "usr sys idl wai stl| read  writ| recv  send|  in   out | int   csw "
+        "| sent queue  conn\n"
+    )
+    clock.wait(1.0)
+    sender.sent, sender.buffered = 1250, 7
+    view.show(agent.cycle(1001))
+    # the agent's default disks: whole disks, no ram: 1 MiB read, sda + vda written;
+    # the carbon block is the health sample's: 250 lines/s sent, 7 queued, connected
+    row = f" 10   4  80   5   1|1024k 2048B| 979k  512B|{swap_in()}    0 |1500    12k| 250     7  up   \n"
+    assert out.getvalue().splitlines(keepends=True)[2] == row
+    clock.wait(1.0)
+    sender.buffered, sender.connected = 900, 0
+    view.show(agent.cycle(1002))
+    assert out.getvalue().splitlines()[3].endswith("|   0   900  down ")
+
+
+def test_live_view_without_health_shows_dashes_for_the_sender(snaps):
+    clock = Clock(snaps)
+    config = build(None, {"proc_root": str(snaps.proc), "sys_root": str(snaps.sys), "interval": 1,
+                          "collectors": ["system"]})
+    agent = Agent(config, monotonic=clock, health=False)
+    out = io.StringIO()
+    view = LiveView(agent, out, color=False, tty=False)
+    view.show(agent.cycle(1000))
+    clock.wait(1.0)
+    view.show(agent.cycle(1001))
+    assert out.getvalue().splitlines()[2] == "1500    12k|   -     -      -"
+
+
+def test_import_is_light():
+    code = (
+        "import sys; import carbon_client.top.live; "
+        "print(' '.join(sorted(m for m in ('argparse', 'curses', 'logging', 'getpass', "
+        "'carbon_client.agent', 'carbon_client.config', 'carbon_client.top.command', 'yaml', "
+        "'psutil') if m in sys.modules)))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                          check=True)
+    assert proc.stdout.strip() == ""
+
+
+def test_run_without_a_terminal_does_not_import_the_view():
+    code = (
+        "import sys; import carbon_client.cli, carbon_client.agent; "
+        "print('carbon_client.top' in sys.modules)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                          check=True)
+    assert proc.stdout.strip() == "False"
 
 
 class Sink:
