@@ -178,7 +178,7 @@ class Disk(Collector):
     @property
     def instance_names(self) -> dict[str, str]:
         """Instance name by kernel name (``dm-0`` -> ``vg-root``) of the devices the last read reported."""
-        return {kname: info[0] for (kname, _, _), info in self._known.items() if info is not None}
+        return {kname: info[0] for (kname, _, _), info in self.devices.known.items() if info is not None}
 
 
 _NET_DEFAULT_SKIP = ("lo",)
