@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from carbon_client.collectors import REGISTRY
-from carbon_client.collectors.agent import AgentHealth, CollectorHealth
+from carbon_client.collectors.agent import Health
 from carbon_client.config import Config
 from carbon_client.lines import Renderer
 from carbon_client.logonce import LogOnce
@@ -24,7 +24,7 @@ log = logging.getLogger("carbon_client")
 
 # Disabled collectors look for their source again this often.
 REPROBE_SECONDS = 300
-# What AgentHealth reports from the sender when there is none.
+# What the health group reports from the sender when there is none.
 NO_SENDER = (0, 0, 0, 0, 0, 0, 0, 0)
 
 
@@ -116,10 +116,8 @@ class Agent:
         self.slots = [self._slot(REGISTRY[n](self.source, config)) for n in names]
         self.health_slots = []
         if health:
-            self.health_slots = [
-                self._slot(AgentHealth(self.source, config, stats=self._agent_stats, process=process)),
-                self._slot(CollectorHealth(self.source, config, stats=self._collector_stats)),
-            ]
+            self.health_slots = [self._slot(Health(self.source, config, agent=self._agent_stats,
+                                                   collectors=self._collector_stats, process=process))]
         for s in self.slots:
             self._probe(s, first=True)
         for s in self.health_slots:
@@ -172,7 +170,7 @@ class Agent:
     # -- health -----------------------------------------------------------------
 
     def _agent_stats(self) -> tuple:
-        """AgentHealth's fields from ``sent`` to ``skipped``: the sender's, then the agent's."""
+        """The health group's fields from ``sent`` to ``skipped``: the sender's, then the agent's."""
         s = self.sender.health() if self.sender is not None else NO_SENDER
         return (*s, self.cycle_ms, self.skipped)
 
@@ -205,7 +203,8 @@ class Agent:
             return None
         slot.duration_ms = (self.monotonic() - t0) * 1000.0
         slot.success = 1
-        self.complaints.release(c.name, f"collector {c.name} recovered")
+        if c.name in self.complaints:
+            self.complaints.release(c.name, f"collector {c.name} recovered")
         return sample
 
     def sample(self) -> list[Sample]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from carbon_client.collectors import REGISTRY
-from carbon_client.collectors.agent import AgentHealth, CollectorHealth
+from carbon_client.collectors.agent import Health
 from carbon_client.metrics import COUNTER, DERIVED, GAUGE, Collector
 
 KIND = {COUNTER: "counter (rate per second)", GAUGE: "gauge", DERIVED: "derived"}
@@ -72,7 +72,7 @@ def render(collectors: list[type[Collector]]) -> str:
 
 
 def main() -> int:
-    sys.stdout.write(render(list(REGISTRY.values()) + [AgentHealth, CollectorHealth]))
+    sys.stdout.write(render(list(REGISTRY.values()) + [Health]))
     return 0
 
 

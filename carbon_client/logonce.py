@@ -62,5 +62,6 @@ class BadLines:
         self.once.complain(msg, f"{self.what}: skipping malformed line: {msg}")
 
     def end(self) -> None:
-        self.once.keep_only(self.seen)
-        self.seen = []
+        if self.seen or self.once.active:
+            self.once.keep_only(self.seen)
+            self.seen = []

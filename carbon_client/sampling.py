@@ -41,7 +41,7 @@ def evaluate(schema: Schema, raw: Sequence, r: Sequence) -> list:
         elif kind == GAUGE:
             v = raw[at]
         else:
-            args = [out[i] for i in at]
+            args = tuple(map(out.__getitem__, at))
             if None in args and not partial:
                 v = None
             else:

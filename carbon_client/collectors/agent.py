@@ -3,53 +3,74 @@
 from __future__ import annotations
 
 import os
-from typing import Optional
+from typing import Callable, Optional
 
-from carbon_client.metrics import Collector, Raw, counter, gauge
+from carbon_client.metrics import Collector, Raw, Schema, counter, gauge
 
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
+_AGENT_FIELDS = (
+    "sent", "dropped", "resent", "reconnects", "buffered", "spooled", "connected",
+    "destination", "cycle_ms", "skipped", "cpu_seconds", "rss_bytes",
+)
+AGENT = Schema(_AGENT_FIELDS, ("sent", "dropped", "resent", "reconnects", "skipped", "cpu_seconds"), (
+    counter("sent", "lines/s", "lines written to Carbon"),
+    counter("dropped", "lines/s", "lines dropped: buffer and spool full"),
+    counter("resent", "lines/s", "lines sent again after a reconnect (at-least-once)"),
+    counter("reconnects", "1/s", "connections established after a failure"),
+    gauge("buffered", "lines", "lines waiting in memory"),
+    gauge("spooled", "lines", "lines waiting in the disk spool"),
+    gauge("connected", "", "destinations connected now (0 or 1 in failover mode)"),
+    gauge("destination", "", "which destination is in use: 1 for the first, 2 for the second... 0 for none"),
+    gauge("cycle_ms", "ms", "time the last collection cycle took"),
+    counter("skipped", "1/s", "ticks skipped because a cycle overran the interval"),
+    counter("cpu_percent", "%", "the agent's own CPU use, percent of one core",
+            field="cpu_seconds", scale=100.0, total=False),
+    gauge("rss_bytes", "B", "the agent's resident memory"),
+))
+PER_COLLECTOR = Schema(("duration_ms", "success", "errors"), ("errors",), (
+    gauge("duration_ms", "ms", "time the collector's last read took"),
+    gauge("success", "", "1 when the last read succeeded, 0 when it failed"),
+    counter("errors", "1/s", "failed reads"),
+))
 
-class AgentHealth(Collector):
+
+class Health(Collector):
+    """The agent (instance None) and each collector running or failing (instance: its name).
+
+    ``agent()`` gives the agent's fields up to ``skipped`` (the sender's, the
+    cycle's), ``process()`` its CPU seconds and resident bytes, ``collectors()``
+    each collector's (duration_ms, success, errors).
+    """
+
     name = "agent"
     group = "carbon_client"
     description = (
-        "The agent itself: lines sent, dropped and resent, buffer and spool depth, "
-        "reconnects, whether a destination is connected, the cycle's duration, and its "
-        "own CPU and memory."
-    )
-    fields = (
-        "sent", "dropped", "resent", "reconnects", "buffered", "spooled", "connected",
-        "destination", "cycle_ms", "skipped", "cpu_seconds", "rss_bytes",
-    )
-    counters = frozenset(("sent", "dropped", "resent", "reconnects", "skipped", "cpu_seconds"))
-    metrics = (
-        counter("sent", "lines/s", "lines written to Carbon"),
-        counter("dropped", "lines/s", "lines dropped: buffer and spool full"),
-        counter("resent", "lines/s", "lines sent again after a reconnect (at-least-once)"),
-        counter("reconnects", "1/s", "connections established after a failure"),
-        gauge("buffered", "lines", "lines waiting in memory"),
-        gauge("spooled", "lines", "lines waiting in the disk spool"),
-        gauge("connected", "", "destinations connected now (0 or 1 in failover mode)"),
-        gauge("destination", "", "which destination is in use: 1 for the first, 2 for the second... 0 for none"),
-        gauge("cycle_ms", "ms", "time the last collection cycle took"),
-        counter("skipped", "1/s", "ticks skipped because a cycle overran the interval"),
-        counter("cpu_percent", "%", "the agent's own CPU use, percent of one core",
-                field="cpu_seconds", scale=100.0, total=False),
-        gauge("rss_bytes", "B", "the agent's resident memory"),
+        "The agent itself (`host.carbon_client.<key>`): lines sent, dropped and resent, buffer "
+        "and spool depth, reconnects, whether a destination is connected, the cycle's duration, "
+        "and its own CPU and memory. Per collector (`host.carbon_client.<collector>.<key>`): how "
+        "long its last read took and whether it succeeded."
     )
 
-    def __init__(self, source, options=None, stats=None, process=None) -> None:
+    def __init__(self, source, options=None, *, agent: Callable[[], tuple],
+                 collectors: Callable[[], dict], process: Optional[Callable[[], tuple]] = None) -> None:
         super().__init__(source, options)
-        self.stats = stats
+        self.agent = agent
+        self.collectors = collectors
         self.process = process or ProcessUsage()
 
     def probe(self) -> None:
         return None
 
+    def schema(self, instance: Optional[str]) -> Schema:
+        return AGENT if instance is None else PER_COLLECTOR
+
+    @classmethod
+    def reference(cls) -> dict[Optional[str], Schema]:
+        return {None: AGENT, "<collector>": PER_COLLECTOR}
+
     def read(self) -> Raw:
-        """``stats()`` gives the fields up to ``skipped``, ``process()`` the last two."""
-        return {None: (*self.stats(), *self.process())}
+        return {None: (*self.agent(), *self.process()), **self.collectors()}
 
 
 class ProcessUsage:
@@ -72,28 +93,3 @@ class ProcessUsage:
         except (OSError, ValueError, IndexError):
             rss = 0
         return t.user + t.system, rss
-
-
-class CollectorHealth(Collector):
-    name = "collectors"
-    group = "carbon_client"
-    description = "Per collector, as instance: how long its last read took and whether it succeeded."
-    instances = "the collector's name"
-    fields = ("duration_ms", "success", "errors")
-    counters = frozenset(("errors",))
-    metrics = (
-        gauge("duration_ms", "ms", "time the collector's last read took"),
-        gauge("success", "", "1 when the last read succeeded, 0 when it failed"),
-        counter("errors", "1/s", "failed reads"),
-    )
-
-    def __init__(self, source, options=None, stats=None) -> None:
-        super().__init__(source, options)
-        self.stats = stats
-
-    def probe(self) -> None:
-        return None
-
-    def read(self) -> Raw:
-        return self.stats()
-

@@ -58,10 +58,6 @@ def _cpu_ticks(ticks_user, ticks_nice, ticks_system, ticks_idle, ticks_iowait, t
     return reduce(add, known) if known else None
 
 
-def _pct(state_ticks, ticks):
-    return 100.0 * state_ticks / ticks if ticks > 0 else None
-
-
 class Cpu(Collector):
     name = group = "cpu"
     description = (
@@ -78,17 +74,17 @@ class Cpu(Collector):
         *(counter(f"ticks_{s}", "1/s", f"{s} ticks", field=s, total=False, send=False) for s in _CPU_STATES),
         derived("ticks", "1/s", "ticks of every state whose counter went forward", _cpu_ticks, send=False,
                 partial=True),
-        derived("user", "%", "time spent in user, percent", lambda ticks_user, ticks: _pct(ticks_user, ticks)),
-        derived("nice", "%", "time spent in nice, percent", lambda ticks_nice, ticks: _pct(ticks_nice, ticks)),
+        derived("user", "%", "time spent in user, percent", lambda ticks_user, ticks: 100.0 * ticks_user / ticks if ticks > 0 else None),
+        derived("nice", "%", "time spent in nice, percent", lambda ticks_nice, ticks: 100.0 * ticks_nice / ticks if ticks > 0 else None),
         derived("system", "%", "time spent in system, percent",
-                lambda ticks_system, ticks: _pct(ticks_system, ticks)),
-        derived("idle", "%", "time spent in idle, percent", lambda ticks_idle, ticks: _pct(ticks_idle, ticks)),
+                lambda ticks_system, ticks: 100.0 * ticks_system / ticks if ticks > 0 else None),
+        derived("idle", "%", "time spent in idle, percent", lambda ticks_idle, ticks: 100.0 * ticks_idle / ticks if ticks > 0 else None),
         derived("iowait", "%", "time spent in iowait, percent",
-                lambda ticks_iowait, ticks: _pct(ticks_iowait, ticks)),
-        derived("irq", "%", "time spent in irq, percent", lambda ticks_irq, ticks: _pct(ticks_irq, ticks)),
+                lambda ticks_iowait, ticks: 100.0 * ticks_iowait / ticks if ticks > 0 else None),
+        derived("irq", "%", "time spent in irq, percent", lambda ticks_irq, ticks: 100.0 * ticks_irq / ticks if ticks > 0 else None),
         derived("softirq", "%", "time spent in softirq, percent",
-                lambda ticks_softirq, ticks: _pct(ticks_softirq, ticks)),
-        derived("steal", "%", "time spent in steal, percent", lambda ticks_steal, ticks: _pct(ticks_steal, ticks)),
+                lambda ticks_softirq, ticks: 100.0 * ticks_softirq / ticks if ticks > 0 else None),
+        derived("steal", "%", "time spent in steal, percent", lambda ticks_steal, ticks: 100.0 * ticks_steal / ticks if ticks > 0 else None),
     )
 
     def read(self) -> Raw:

@@ -57,11 +57,13 @@ class Devices:
         self.skip: frozenset = frozenset()
         self._reads = 0
         self._fresh: dict = {}
+        self._changed = True
+        self._parsed = 0  # devices the last read parsed
 
     def begin(self) -> frozenset:
         """The names the parser may skip this read."""
         self._fresh = {}
-        full = self._reads % RESCAN == 0
+        self._changed = full = self._reads % RESCAN == 0
         self._reads += 1
         if full:
             self.known = {k: v for k, v in self.known.items() if v is not None}
@@ -69,12 +71,20 @@ class Devices:
         return self.skip
 
     def info(self, key, item):
-        info = self._fresh[key] = self.known[key] if key in self.known else self.classify(item)
+        if key in self.known:
+            info = self.known[key]
+        else:
+            info = self.classify(item)
+            self._changed = True
+        self._fresh[key] = info
         return info
 
     def end(self) -> None:
         """Keep what this read saw, and the skipped devices as they were."""
         fresh = self._fresh
+        if not self._changed and len(fresh) == self._parsed:
+            return  # the same devices as last time
+        self._parsed = len(fresh)
         fresh.update((k, None) for k, v in self.known.items() if v is None and k not in fresh)
         self.known = fresh
         self.skip = frozenset(k[0] for k, v in fresh.items() if v is None)
