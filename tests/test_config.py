@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from carbon_client.config import Config, ConfigError, VALIDATORS, build, load_file
-from carbon_client.sender import Destination
+from carbon_client.config import Destination
 
 
 def write(tmp_path, text):

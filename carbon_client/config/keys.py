@@ -15,7 +15,7 @@ from typing import Any, Callable, Optional
 
 import yaml
 
-from carbon_client.sender import Destination, parse_destination
+from carbon_client.config.destinations import Destination, parse_destination
 
 COUNTERS = ("rate", "raw", "both")
 LAYOUTS = ("default", "legacy")
