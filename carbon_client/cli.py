@@ -24,7 +24,8 @@ def _agent_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--config", metavar="FILE", help="YAML config file")
     g.add_argument("--carbon", metavar="HOST:PORT", action="append",
                    help="Carbon plaintext receiver; repeat for several (default localhost:2003)")
-    g.add_argument("--interval", metavar="SECONDS", help="seconds between samples (default 10)")
+    g.add_argument("--interval", metavar="DURATION",
+                   help="time between samples, whole seconds: 10, 10s, 1m (default 10)")
     g.add_argument("--hostname", metavar="NAME", help="host component of every path (default: short hostname)")
     g.add_argument("--prefix", metavar="P", help="dotted prefix before the host component")
     g.add_argument("--proc-root", metavar="DIR", help="where /proc is (default /proc)")
@@ -76,9 +77,10 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def load_config(args: argparse.Namespace) -> Config:
-    file_values = load_file(args.config) if getattr(args, "config", None) else {}
+    path = getattr(args, "config", None)
+    file_values = load_file(path) if path is not None else {}
     flags = {k: getattr(args, k, None) for k in _FLAG_KEYS}
-    return build(file_values, flags)
+    return build(file_values, flags, path)
 
 
 def setup_logging(level: str) -> None:
@@ -91,7 +93,7 @@ def setup_logging(level: str) -> None:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     values = load_file(args.file)
-    build(values)
+    build(values, None, args.file)
     print(f"{args.file}: OK ({len(values)} keys)")
     return 0
 

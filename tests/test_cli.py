@@ -25,7 +25,7 @@ def test_check_config_ok():
 
 
 @pytest.mark.parametrize("text,expect", [
-    ("interval: soon\n", "interval: expected an integer from 1 to 86400, got 'soon'"),
+    ("interval: soon\n", "interval: expected a whole number of seconds from 1s to 1d (10, 10s, 1m, 1h30m), got 'soon'"),
     ("carbon: [graphite:2003, 'graphite:x']\n", "carbon[1]: 'graphite:x': port must be 1-65535"),
     ("colectors: [cpu]\n", "colectors: unknown key; did you mean 'collectors'?"),
 ])
@@ -41,7 +41,7 @@ def test_check_config_bad_exits_2_with_the_key_path(tmp_path, text, expect):
 def test_run_with_bad_flag_exits_2_without_traceback():
     r = cli("run", "--interval", "0")
     assert r.returncode == 2
-    assert "--interval: expected an integer from 1 to 86400, got 0" in r.stderr
+    assert "--interval: expected a whole number of seconds from 1s to 1d (10, 10s, 1m, 1h30m), got '0'" in r.stderr
     assert "Traceback" not in r.stderr
 
 

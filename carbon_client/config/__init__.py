@@ -1,14 +1,23 @@
 """Configuration: one YAML key per option, validated with the key's path.
 
-- ``keys``: the Config dataclass, its validators, load_file() and build();
-- ``destinations``: Destination and parse_destination (the sender gets them parsed).
+Precedence: built-in defaults, then the YAML file, then command-line flags.
+Every error is a ConfigError naming the key path (``FILE: carbon[1]``,
+``--interval``), the bad value and what is allowed; the CLI exits 2 with it,
+never with a traceback for a user's mistake.
+
+- ``keys``: the Config dataclass, its keys (default and validator each) and build();
+- ``values``: validators for strings, numbers, durations, choices and lists;
+- ``schema``: mappings declared on dataclasses, lists of them (``probes[2].timeout``);
+- ``destinations``: Destination and parse_destination (the sender gets them parsed);
+- ``loader``: reading a file (size, alias and depth limits).
 """
 
 from carbon_client.config.destinations import Destination, parse_destination
+from carbon_client.config.errors import ConfigError
 from carbon_client.config.keys import (
-    COUNTERS, LAYOUTS, LOG_LEVELS, MODES, PROTOCOLS, VALIDATORS, Config, ConfigError, build, load_file,
-    short_hostname, validate,
+    COUNTERS, LAYOUTS, LOG_LEVELS, MODES, PROTOCOLS, VALIDATORS, Config, build, short_hostname, validate,
 )
+from carbon_client.config.loader import load_file
 
 __all__ = [
     "COUNTERS", "LAYOUTS", "LOG_LEVELS", "MODES", "PROTOCOLS", "VALIDATORS", "Config", "ConfigError",
