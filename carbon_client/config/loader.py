@@ -1,4 +1,4 @@
-"""Reading a config file: bounded, strict YAML, then the keys' validators.
+"""Reading a config file: bounded, strict YAML, ``${VAR}`` expansion, then the keys' validators.
 
 Limits, so a hostile or broken file costs little and says what is wrong:
 at most ``MAX_BYTES`` of UTF-8; at most ``MAX_VALUES`` values once YAML
@@ -13,8 +13,9 @@ the defaults because of it. ``{}`` says "all defaults" on purpose.
 from __future__ import annotations
 
 import os
+import re
 import stat
-from typing import Any
+from typing import Any, Mapping, Optional
 
 import yaml
 
@@ -26,8 +27,9 @@ MAX_BYTES = 1 << 20
 MAX_VALUES = 50_000
 MAX_DEPTH = 32
 
-def load_file(path: str) -> dict[str, Any]:
-    """The validated keys of a YAML config file."""
+def load_file(path: str, env: Optional[Mapping[str, str]] = None) -> dict[str, Any]:
+    """The validated keys of a YAML config file; ``env`` (default os.environ) for ``${VAR}``."""
+    env = os.environ if env is None else env
     data = parse(read_text(path), path)
     if data is None:
         raise ConfigError(path, "no settings: the file is empty or holds only comments "
@@ -38,7 +40,14 @@ def load_file(path: str) -> dict[str, Any]:
     try:
         for name, raw in data.items():
             key = member("", name)
-            out[name] = key_check(name, key, VALIDATORS)(raw, key)
+            check = key_check(name, key, VALIDATORS)
+            value = expand(raw, key, env)
+            try:
+                out[name] = check(value, key)
+            except ConfigError as exc:
+                if value is raw:
+                    raise
+                raise ConfigError(exc.key, f"{exc.message} (expanded from {quote(raw)})") from None
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc.key}", exc.message) from None
     return out
@@ -186,3 +195,47 @@ def parse(text: str, path: str) -> Any:
     finally:
         if loader is not None:
             loader.dispose()
+
+
+# -- ${VAR} ---------------------------------------------------------------------------------
+
+_REFERENCE = re.compile(r"\$(?:(\$)|\{([^}]*)\}|(\{))")
+_VARIABLE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?", re.DOTALL | re.ASCII)
+
+
+def expand(value: Any, key: str, env: Mapping[str, str]) -> Any:
+    """``value`` with ``${VAR}`` and ``${VAR:-default}`` replaced in every string; ``$$`` is ``$``.
+
+    Returns ``value`` itself when nothing changed. An unset variable without a
+    default is an error naming the key and the variable.
+    """
+    if isinstance(value, str):
+        return expand_string(value, key, env) if "$" in value else value
+    if isinstance(value, dict):
+        new = {k: expand(v, member(key, k), env) for k, v in value.items()}
+        return value if all(new[k] is value[k] for k in value) else new
+    if isinstance(value, list):
+        items = [expand(v, item(key, i), env) for i, v in enumerate(value)]
+        return value if all(a is b for a, b in zip(items, value)) else items
+    return value
+
+
+def expand_string(s: str, key: str, env: Mapping[str, str]) -> str:
+    def substitute(m: re.Match) -> str:
+        if m.group(1):
+            return "$"
+        if m.group(3):
+            raise ConfigError(key, f"{quote(s)}: '${{' without a closing '}}' (write $$ for a $)")
+        ref = _VARIABLE.fullmatch(m.group(2))
+        if ref is None or "$" in (ref.group(2) or ""):
+            raise ConfigError(key, f"{quote(s)}: {quote(m.group(0))} is not ${{NAME}} or ${{NAME:-default}}")
+        var, default = ref.group(1), ref.group(2)
+        value = env.get(var)
+        if default is not None and not value:
+            return default
+        if value is None:
+            raise ConfigError(key, f"environment variable {var} is not set and {quote(m.group(0))} "
+                                   f"gives no default (${{{var}:-default}})")
+        return value
+
+    return _REFERENCE.sub(substitute, s)

@@ -1,4 +1,4 @@
-"""Reading a file: limits (size, aliases, depth), UTF-8, strict YAML."""
+"""Reading a file: limits (size, aliases, depth), UTF-8, strict YAML, ${VAR}."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import tracemalloc
 
 import pytest
 
-from carbon_client.config import ConfigError, load_file
+from carbon_client.config import ConfigError, build, load_file
 from carbon_client.config.errors import QUOTE_MAX
 from carbon_client.config.loader import MAX_BYTES, MAX_DEPTH, MAX_VALUES
 
@@ -26,9 +26,9 @@ def alias_bomb(key: str, levels: int, width: int = 9) -> str:
     return "\n".join(lines) + "\n"
 
 
-def refused(path) -> ConfigError:
+def refused(path, env=None) -> ConfigError:
     with pytest.raises(ConfigError) as e:
-        load_file(path)
+        load_file(path, env={} if env is None else env)
     assert len(str(e.value)) < 400 + len(path), "an error message stays short"
     assert "\n" not in str(e.value)
     return e.value
@@ -158,3 +158,45 @@ def test_long_values_are_cut_in_messages(tmp_path):
     assert len(err.message) < 2 * QUOTE_MAX + 40
     err = refused(write(tmp_path, f"{'k' * 100_000}: 1\n"))
     assert len(err.key) < len(str(tmp_path)) + 240
+
+
+# -- ${VAR} -----------------------------------------------------------------------------
+
+
+def test_variables_are_expanded_before_validation(tmp_path):
+    f = write(tmp_path, "hostname: ${HOST}\ncarbon: ['${CARBON:-graphite}:2003', 'b:${PORT:-2004}']\n"
+                        "interval: ${INTERVAL:-1m}\nprefix: 'cost$$center.${DC}'\nnics: ${NICS:-eth0,eth1}\n")
+    env = {"HOST": "web01", "DC": "dc1", "PORT": ""}
+    c = build(load_file(f, env=env))
+    assert c.hostname == "web01"
+    assert [str(d) for d in c.carbon] == ["graphite:2003", "b:2004"]  # empty counts as unset for :-
+    assert c.interval == 60
+    assert c.prefix == "cost$center.dc1"
+    assert c.nics == ("eth0", "eth1")
+
+
+@pytest.mark.parametrize("text,env,key,fragment", [
+    ("hostname: ${HOST}\n", {}, "hostname", "environment variable HOST is not set"),
+    ("carbon: [a:2003, '${C}']\n", {}, "carbon[1]", "environment variable C is not set"),
+    ("hostname: ${HOST\n", {}, "hostname", "without a closing"),
+    ("hostname: ${1X}\n", {}, "hostname", "is not ${NAME}"),
+    ("hostname: ${A:-${B}}\n", {}, "hostname", "is not ${NAME}"),
+    ("hostname: ${H}\n", {"H": "web 01"}, "hostname", "whitespace"),
+    ("hostname: ${H}\n", {"H": "web\n01"}, "hostname", "line breaks"),
+    ("interval: ${IV}\n", {"IV": "soon"}, "interval", "(expanded from '${IV}')"),
+], ids=["unset", "unset-in-list", "unclosed", "bad-name", "nested", "value-with-space", "value-with-newline",
+        "says-what-it-expanded"])
+def test_variable_errors_name_the_key_and_the_variable(tmp_path, text, env, key, fragment):
+    f = write(tmp_path, text)
+    err = refused(f, env)
+    assert err.key == f"{f}: {key}"
+    assert fragment in err.message
+
+
+def test_unknown_keys_are_reported_before_variables(tmp_path):
+    assert "did you mean 'hostname'" in refused(write(tmp_path, "hostnme: ${NOPE}\n")).message
+
+
+def test_a_dollar_alone_is_kept(tmp_path):
+    f = write(tmp_path, "prefix: a$b\ninterval: 10\n")
+    assert load_file(f, env={}) == {"prefix": "a$b", "interval": 10}

@@ -65,12 +65,13 @@ def test_from_a_file_the_path_and_the_file_are_named(tmp_path, monkeypatch):
 
     monkeypatch.setitem(keys.VALIDATORS, "probes", probes)
     f = tmp_path / "c.yaml"
-    f.write_text("probes:\n  - {name: a, url: 'http://web/'}\n  - name: b\n    url: u\n    timeout: 0s\n")
+    f.write_text("probes:\n  - {name: a, url: 'http://${HOST:-localhost}/'}\n  - name: b\n    url: u\n"
+                 "    timeout: 0s\n")
     with pytest.raises(ConfigError) as e:
-        load_file(str(f))
+        load_file(str(f), env={})
     assert e.value.key == f"{f}: probes[1].timeout"
-    f.write_text("probes:\n  - {name: a, url: 'http://web/'}\n")
-    assert load_file(str(f)) == {"probes": (Probe("a", "http://web/"),)}
+    f.write_text("probes:\n  - {name: a, url: 'http://${HOST:-localhost}/'}\n")
+    assert load_file(str(f), env={"HOST": "web"}) == {"probes": (Probe("a", "http://web/"),)}
 
 
 def test_check_mapping_with_flag_names():
