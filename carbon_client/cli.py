@@ -11,7 +11,8 @@ from typing import Optional, Sequence
 
 from carbon_client import __version__
 from carbon_client.config import (
-    COUNTERS, LAYOUTS, LOG_LEVELS, MODES, PROTOCOLS, Config, ConfigError, build, load_file,
+    COUNTERS, DEFAULT_PATH, LAYOUTS, LOG_LEVELS, MODES, PATH_VARIABLE, PROTOCOLS, Config, ConfigError,
+    build, example_text, find_config, load_file,
 )
 
 log = logging.getLogger("carbon_client")
@@ -21,7 +22,8 @@ EXIT_CONFIG = 2
 
 def _agent_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("agent options (each also a key in the YAML config)")
-    g.add_argument("--config", metavar="FILE", help="YAML config file")
+    g.add_argument("--config", metavar="FILE",
+                   help=f"YAML config file (default: ${PATH_VARIABLE}, else {DEFAULT_PATH} if it exists)")
     g.add_argument("--carbon", metavar="HOST:PORT", action="append",
                    help="Carbon plaintext receiver; repeat for several (default localhost:2003)")
     g.add_argument("--interval", metavar="DURATION",
@@ -72,13 +74,15 @@ def make_parser() -> argparse.ArgumentParser:
     )
     top.add_argument("top_args", nargs=argparse.REMAINDER)
     chk = sub.add_parser("check-config", help="validate a config file: exit 0, or 2 with what is wrong")
-    chk.add_argument("file", metavar="FILE")
+    chk.add_argument("file", metavar="FILE", nargs="?",
+                     help=f"default: ${PATH_VARIABLE}, else {DEFAULT_PATH}")
+    sub.add_parser("config", help="print the commented example config (every key, its default)")
     return p
 
 
-def load_config(args: argparse.Namespace) -> Config:
-    path = getattr(args, "config", None)
-    file_values = load_file(path) if path is not None else {}
+def read_config(args: argparse.Namespace, path: Optional[str]) -> Config:
+    """The configuration from ``path`` (None: no file) and the flags."""
+    file_values = load_file(path, os.environ) if path is not None else {}
     flags = {k: getattr(args, k, None) for k in _FLAG_KEYS}
     return build(file_values, flags, path)
 
@@ -92,9 +96,12 @@ def setup_logging(level: str) -> None:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    values = load_file(args.file)
-    build(values, None, args.file)
-    print(f"{args.file}: OK ({len(values)} keys)")
+    path = find_config(args.file, os.environ)
+    if path is None:
+        raise ConfigError("check-config", f"no FILE given, ${PATH_VARIABLE} unset and no {DEFAULT_PATH}")
+    values = load_file(path, os.environ)
+    build(values, None, path)
+    print(f"{path}: OK ({len(values)} keys)")
     return 0
 
 
@@ -111,10 +118,11 @@ def cmd_once(config: Config) -> int:
     return 0
 
 
-def cmd_run(config: Config, args: argparse.Namespace) -> int:
+def cmd_run(config: Config, args: argparse.Namespace, path: Optional[str]) -> int:
     from carbon_client.daemon import Daemon
 
-    return Daemon(config, reload_config=lambda: load_config(args)).run()
+    # The file chosen at start, again: a file that went missing is an error, not the defaults.
+    return Daemon(config, reload_config=lambda: read_config(args, path)).run()
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -125,21 +133,27 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return top_main(argv[1:])
     parser = make_parser()
     args = parser.parse_args(argv)
+    if args.command == "config":
+        sys.stdout.write(example_text())
+        return 0
     try:
         if args.command == "check-config":
             return cmd_check_config(args)
-        config = load_config(args)
+        path = find_config(args.config, os.environ)
+        config = read_config(args, path)
     except ConfigError as exc:
         print(f"carbon-client: config error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     setup_logging(config.log_level)
+    if args.command == "run":
+        log.info("config: %s", path or "no file (defaults and flags)")
     if os.environ.get("CARBON_CLIENT_PURE_PYTHON"):
         from carbon_client import speedups
 
         speedups.disable()
     if args.command == "once":
         return cmd_once(config)
-    return cmd_run(config, args)
+    return cmd_run(config, args, path)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ never with a traceback for a user's mistake.
 - ``values``: validators for strings, numbers, durations, choices and lists;
 - ``schema``: mappings declared on dataclasses, lists of them (``probes[2].timeout``);
 - ``destinations``: Destination and parse_destination (the sender gets them parsed);
-- ``loader``: reading a file (size, alias and depth limits).
+- ``loader``: reading a file (size, alias and depth limits; ``${VAR}``), the default path,
+  the example config shipped in the package (carbon-client.yaml).
 """
 
 from carbon_client.config.destinations import Destination, parse_destination
@@ -17,9 +18,12 @@ from carbon_client.config.errors import ConfigError
 from carbon_client.config.keys import (
     COUNTERS, LAYOUTS, LOG_LEVELS, MODES, PROTOCOLS, VALIDATORS, Config, build, short_hostname, validate,
 )
-from carbon_client.config.loader import load_file
+from carbon_client.config.loader import (
+    DEFAULT_PATH, PATH_VARIABLE, example_text, find_config, load_file,
+)
 
 __all__ = [
-    "COUNTERS", "LAYOUTS", "LOG_LEVELS", "MODES", "PROTOCOLS", "VALIDATORS", "Config", "ConfigError",
-    "Destination", "build", "load_file", "parse_destination", "short_hostname", "validate",
+    "COUNTERS", "LAYOUTS", "LOG_LEVELS", "MODES", "PROTOCOLS", "VALIDATORS", "DEFAULT_PATH",
+    "PATH_VARIABLE", "Config", "ConfigError", "Destination", "build", "example_text", "find_config",
+    "load_file", "parse_destination", "short_hostname", "validate",
 ]

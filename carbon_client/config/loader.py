@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+from importlib import resources
 from typing import Any, Mapping, Optional
 
 import yaml
@@ -26,6 +27,26 @@ from carbon_client.config.schema import key_check
 MAX_BYTES = 1 << 20
 MAX_VALUES = 50_000
 MAX_DEPTH = 32
+
+DEFAULT_PATH = "/etc/carbon-client/carbon-client.yaml"
+# Names the config file when --config is not given; set and empty: no file.
+PATH_VARIABLE = "CARBON_CLIENT_CONFIG"
+EXAMPLE = "carbon-client.yaml"
+
+
+def example_text() -> str:
+    """The commented example config shipped in the package."""
+    return resources.files(__package__).joinpath(EXAMPLE).read_text(encoding="utf-8")
+
+
+def find_config(given: Optional[str], env: Mapping[str, str], default: str = DEFAULT_PATH) -> Optional[str]:
+    """The file to read: ``--config``, else $CARBON_CLIENT_CONFIG, else ``default`` if it exists."""
+    if given is not None:
+        return given
+    if PATH_VARIABLE in env:
+        return env[PATH_VARIABLE] or None
+    return default if os.path.lexists(default) else None
+
 
 def load_file(path: str, env: Optional[Mapping[str, str]] = None) -> dict[str, Any]:
     """The validated keys of a YAML config file; ``env`` (default os.environ) for ``${VAR}``."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from carbon_client.config import Config, ConfigError, Destination, VALIDATORS, build, load_file
+from tests.conftest import EXAMPLE_CONFIG
 
 
 def write(tmp_path, text):
@@ -22,13 +23,21 @@ def test_defaults_work_without_a_file():
     assert c.counters == "rate" and c.layout == "default"
 
 
-def test_the_example_config_is_valid_and_complete(tmp_path):
-    values = load_file("deploy/carbon-client.yaml")
+def test_the_example_config_is_valid_and_complete():
+    values = load_file(str(EXAMPLE_CONFIG))
     assert build(values).carbon == (Destination("localhost", 2003),)
     # every option documented in the example (commented out or not)
-    text = open("deploy/carbon-client.yaml").read()
+    text = EXAMPLE_CONFIG.read_text()
     undocumented = [k for k in VALIDATORS if f"{k}:" not in text]
     assert not undocumented, undocumented
+
+
+def test_the_example_sets_the_defaults():
+    """What the example sets uncommented is what the agent does without it."""
+    values = load_file(str(EXAMPLE_CONFIG))
+    default = Config()
+    differs = {k: v for k, v in values.items() if getattr(default, k) != v}
+    assert not differs, differs
 
 
 def test_flags_win_over_the_file(tmp_path):

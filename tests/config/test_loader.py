@@ -1,4 +1,4 @@
-"""Reading a file: limits (size, aliases, depth), UTF-8, strict YAML, ${VAR}."""
+"""Reading a file: limits (size, aliases, depth), UTF-8, strict YAML, ${VAR}, the default path."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import tracemalloc
 
 import pytest
 
-from carbon_client.config import ConfigError, build, load_file
+from carbon_client.config import ConfigError, build, example_text, find_config, load_file
 from carbon_client.config.errors import QUOTE_MAX
-from carbon_client.config.loader import MAX_BYTES, MAX_DEPTH, MAX_VALUES
+from carbon_client.config.loader import DEFAULT_PATH, MAX_BYTES, MAX_DEPTH, MAX_VALUES, PATH_VARIABLE
+from tests.conftest import EXAMPLE_CONFIG
 
 
 def write(tmp_path, data, name="c.yaml"):
@@ -200,3 +201,25 @@ def test_unknown_keys_are_reported_before_variables(tmp_path):
 def test_a_dollar_alone_is_kept(tmp_path):
     f = write(tmp_path, "prefix: a$b\ninterval: 10\n")
     assert load_file(f, env={}) == {"prefix": "a$b", "interval": 10}
+
+
+# -- where the file is --------------------------------------------------------------------
+
+
+def test_find_config(tmp_path):
+    default = tmp_path / "etc.yaml"
+    assert find_config("given.yaml", {PATH_VARIABLE: "env.yaml"}, str(default)) == "given.yaml"
+    assert find_config(None, {PATH_VARIABLE: "env.yaml"}, str(default)) == "env.yaml"
+    assert find_config(None, {PATH_VARIABLE: ""}, str(default)) is None  # set and empty: no file
+    assert find_config(None, {}, str(default)) is None
+    default.write_text("interval: 10\n")
+    assert find_config(None, {}, str(default)) == str(default)
+    default.unlink()
+    default.symlink_to(tmp_path / "gone.yaml")  # a dangling link is named, and its error said
+    assert find_config(None, {}, str(default)) == str(default)
+    assert DEFAULT_PATH == "/etc/carbon-client/carbon-client.yaml"
+
+
+def test_the_example_is_the_package_data():
+    assert example_text() == EXAMPLE_CONFIG.read_text()
+    assert "${" in example_text() and "1m30s" in example_text()
