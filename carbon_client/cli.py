@@ -12,8 +12,10 @@ from typing import Optional, Sequence
 from carbon_client import __version__
 from carbon_client.config import (
     COUNTERS, DEFAULT_PATH, LAYOUTS, LOG_LEVELS, MODES, PATH_VARIABLE, PROTOCOLS, Config, ConfigError,
-    build, example_text, find_config, load_file,
+    build, example_text, find_config, load_file, shadowed, show,
 )
+from carbon_client.config.errors import flag_name
+from carbon_client.naming import sanitize, sanitize_dotted
 
 log = logging.getLogger("carbon_client")
 
@@ -80,11 +82,29 @@ def make_parser() -> argparse.ArgumentParser:
     return p
 
 
-def read_config(args: argparse.Namespace, path: Optional[str]) -> Config:
-    """The configuration from ``path`` (None: no file) and the flags."""
+def read_config(args: argparse.Namespace, path: Optional[str]) -> tuple[Config, list[str]]:
+    """The configuration from ``path`` (None: no file) and the flags, and what to tell the operator."""
     file_values = load_file(path, os.environ) if path is not None else {}
     flags = {k: getattr(args, k, None) for k in _FLAG_KEYS}
-    return build(file_values, flags, path)
+    config = build(file_values, flags, path)
+    notes = [
+        f"{flag_name(k) if v is not False else '--no-' + k} given on the command line overrides "
+        f"{k}: {show(was)} in {path}"
+        for k, v, was in shadowed(file_values, flags)
+    ]
+    return config, notes + sanitized(config)
+
+
+def sanitized(config: Config) -> list[str]:
+    """What the paths will carry instead of hostname and prefix, when that differs."""
+    out = []
+    if sanitize(config.hostname) != config.hostname:
+        out.append(f"hostname {config.hostname!r} is sent as {sanitize(config.hostname)!r} "
+                   "(a path component keeps A-Z a-z 0-9 _ -)")
+    if config.prefix and sanitize_dotted(config.prefix) != config.prefix:
+        out.append(f"prefix {config.prefix!r} is sent as {sanitize_dotted(config.prefix)!r} "
+                   "(each level keeps A-Z a-z 0-9 _ -)")
+    return out
 
 
 def setup_logging(level: str) -> None:
@@ -100,7 +120,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     if path is None:
         raise ConfigError("check-config", f"no FILE given, ${PATH_VARIABLE} unset and no {DEFAULT_PATH}")
     values = load_file(path, os.environ)
-    build(values, None, path)
+    for note in sanitized(build(values, None, path)):
+        print(f"{path}: note: {note}")
     print(f"{path}: OK ({len(values)} keys)")
     return 0
 
@@ -121,8 +142,16 @@ def cmd_once(config: Config) -> int:
 def cmd_run(config: Config, args: argparse.Namespace, path: Optional[str]) -> int:
     from carbon_client.daemon import Daemon
 
-    # The file chosen at start, again: a file that went missing is an error, not the defaults.
-    return Daemon(config, reload_config=lambda: read_config(args, path)).run()
+    def reload_config() -> Config:
+        # The file chosen at start, again: a file that went missing is an error, not the defaults.
+        if path is None:
+            log.info("reload: no config file (started without one); flags and defaults stay")
+        config, notes = read_config(args, path)
+        for note in notes:
+            log.info("reload: %s", note)
+        return config
+
+    return Daemon(config, reload_config=reload_config).run()
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -140,13 +169,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if args.command == "check-config":
             return cmd_check_config(args)
         path = find_config(args.config, os.environ)
-        config = read_config(args, path)
+        config, notes = read_config(args, path)
     except ConfigError as exc:
         print(f"carbon-client: config error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     setup_logging(config.log_level)
     if args.command == "run":
         log.info("config: %s", path or "no file (defaults and flags)")
+    for note in notes:
+        log.info("%s", note)
     if os.environ.get("CARBON_CLIENT_PURE_PYTHON"):
         from carbon_client import speedups
 

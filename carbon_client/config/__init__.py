@@ -16,7 +16,8 @@ never with a traceback for a user's mistake.
 from carbon_client.config.destinations import Destination, parse_destination
 from carbon_client.config.errors import ConfigError
 from carbon_client.config.keys import (
-    COUNTERS, LAYOUTS, LOG_LEVELS, MODES, PROTOCOLS, VALIDATORS, Config, build, short_hostname, validate,
+    COUNTERS, LAYOUTS, LOG_LEVELS, MODES, PROTOCOLS, VALIDATORS, Config, build, shadowed, show,
+    short_hostname, validate,
 )
 from carbon_client.config.loader import (
     DEFAULT_PATH, PATH_VARIABLE, example_text, find_config, load_file,
@@ -25,5 +26,5 @@ from carbon_client.config.loader import (
 __all__ = [
     "COUNTERS", "LAYOUTS", "LOG_LEVELS", "MODES", "PROTOCOLS", "VALIDATORS", "DEFAULT_PATH",
     "PATH_VARIABLE", "Config", "ConfigError", "Destination", "build", "example_text", "find_config",
-    "load_file", "parse_destination", "short_hostname", "validate",
+    "load_file", "parse_destination", "shadowed", "short_hostname", "show", "validate",
 ]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping, Optional
 
 from carbon_client.config.destinations import Destination, destinations, resolves
-from carbon_client.config.errors import ConfigError, flag_name, item, quote
+from carbon_client.config.errors import QUOTE_MAX, ConfigError, flag_name, item, one_line, quote
 from carbon_client.config.schema import check_mapping, checks_of, setting
 from carbon_client.config.values import (
     boolean, choice, duration, each, name, number, optional, string, text,
@@ -128,3 +128,23 @@ def _check_together(c: Config, where: Callable[[str], str]) -> None:
                 raise ConfigError(item(where("carbon"), i),
                                   f"{quote(str(dest))} does not resolve ({getattr(exc, 'strerror', None) or exc}); "
                                   "protocol udp needs an address at start") from None
+
+
+def shadowed(file_values: Mapping[str, Any], flags: Optional[Mapping[str, Any]]) -> list[tuple[str, Any, Any]]:
+    """(key, flag value, file value) for each flag that overrides a different value in the file."""
+    given = flag_values(flags)
+    return [(k, v, file_values[k]) for k, v in given.items() if k in file_values and file_values[k] != v]
+
+
+def show(value: Any) -> str:
+    """A validated value as a YAML file spells it (``30``, ``[a:2003, b:2003]``, ``true``), bounded."""
+    if isinstance(value, bool):
+        s = "true" if value else "false"
+    elif value is None:
+        s = "null"
+    elif isinstance(value, tuple):
+        s = "[" + ", ".join(str(v) for v in value) + "]"
+    else:
+        s = str(value)
+    s = one_line(s)
+    return s if len(s) <= QUOTE_MAX else s[: QUOTE_MAX - 3] + "..."

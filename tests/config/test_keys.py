@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from carbon_client.config import Config, ConfigError, Destination, VALIDATORS, build, load_file
+from carbon_client.config import Config, ConfigError, Destination, VALIDATORS, build, load_file, shadowed, show
 from tests.conftest import EXAMPLE_CONFIG
 
 
@@ -158,6 +158,15 @@ def test_cross_key_errors_name_where_the_value_came_from(tmp_path):
     with pytest.raises(ConfigError) as e:
         build(None, {"backoff_min": "2m"})
     assert e.value.key == "--backoff-min"
+
+
+def test_shadowed_names_flags_that_override_a_different_file_value(tmp_path):
+    f = write(tmp_path, "interval: 30\nhostname: h\ncarbon: [a:2003, b:2003]\nshow: true\n")
+    values = load_file(f)
+    got = shadowed(values, {"interval": "5", "hostname": "h", "carbon": ["c:2003"], "show": False, "nics": None})
+    assert [(k, show(new), show(old)) for k, new, old in got] == [
+        ("interval", "5", "30"), ("carbon", "[c:2003]", "[a:2003, b:2003]"), ("show", "false", "true"),
+    ]
 
 
 def test_config_is_immutable():
