@@ -59,13 +59,13 @@ def test_config_prints_the_example_and_it_passes_check_config(tmp_path):
 
 def test_check_config_reads_the_default_path(tmp_path):
     f = tmp_path / "agent.yaml"
-    f.write_text("hostname: web01.example.com\nprefix: 'dc1..racks.a/b'\n")
+    f.write_text("hostname: web01.example.com\nprefix: 'dc1..rack 2/b'\n")
     r = cli("check-config", env=dict(os.environ, CARBON_CLIENT_CONFIG=str(f)))
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines() == [
         f"{f}: note: hostname 'web01.example.com' is sent as 'web01_example_com' "
         "(a path component keeps A-Z a-z 0-9 _ -)",
-        f"{f}: note: prefix 'dc1..racks.a/b' is sent as 'dc1.racks.a_b' (each level keeps A-Z a-z 0-9 _ -)",
+        f"{f}: note: prefix 'dc1..rack 2/b' is sent as 'dc1.rack_2_b' (each level keeps A-Z a-z 0-9 _ -)",
         f"{f}: OK (2 keys)",
     ]
     r = cli("check-config", env=dict(os.environ, CARBON_CLIENT_CONFIG=""))

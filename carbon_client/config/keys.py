@@ -48,15 +48,17 @@ def _collector(v: Any, key: str) -> str:
     return n
 
 
-# A prefix is dotted: its levels are sanitized like any path component (naming.py).
-_prefix = string(max_len=255, spaces=False, empty=True)
+# Path components: naming.py turns spaces, like anything outside [A-Za-z0-9_-], into _
+# (the CLI says so); a control character or a line break is refused. A prefix is dotted.
+_component = string(max_len=255)
+_prefix = string(max_len=255, empty=True)
 
 
 @dataclass(frozen=True)
 class Config:
     carbon: tuple[Destination, ...] = setting((Destination("localhost", 2003),), destinations)
     interval: int = setting(10, duration(1, 86400, whole=True))
-    hostname: str = setting(check=name, default_factory=short_hostname)
+    hostname: str = setting(check=_component, default_factory=short_hostname)
     prefix: str = setting("", _prefix)
     proc_root: str = setting("/proc", _directory)
     sys_root: str = setting("/sys", _directory)

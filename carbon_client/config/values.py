@@ -55,7 +55,7 @@ def string(*, max_len: int = 4096, spaces: bool = True, empty: bool = False) -> 
 text = string()
 """Any one-line text (paths): no control characters, not empty."""
 name = string(max_len=255, spaces=False)
-"""A name or glob (hostname, device, NIC): no whitespace, at most 255 characters."""
+"""A name or glob (device, NIC, collector): no whitespace, at most 255 characters."""
 
 
 def choice(options: Sequence[str], upper: bool = False) -> Check:

@@ -182,7 +182,7 @@ def test_variables_are_expanded_before_validation(tmp_path):
     ("hostname: ${HOST\n", {}, "hostname", "without a closing"),
     ("hostname: ${1X}\n", {}, "hostname", "is not ${NAME}"),
     ("hostname: ${A:-${B}}\n", {}, "hostname", "is not ${NAME}"),
-    ("hostname: ${H}\n", {"H": "web 01"}, "hostname", "whitespace"),
+    ("nics: ${N}\n", {"N": "eth 0"}, "nics", "whitespace"),
     ("hostname: ${H}\n", {"H": "web\n01"}, "hostname", "line breaks"),
     ("interval: ${IV}\n", {"IV": "soon"}, "interval", "(expanded from '${IV}')"),
 ], ids=["unset", "unset-in-list", "unclosed", "bad-name", "nested", "value-with-space", "value-with-newline",

@@ -51,7 +51,7 @@ BAD = [
     ("too-large", "#" * (MAX_BYTES + 1) + "\n", None, "larger than 1 MiB"),
     ("nested", "carbon: " + "[" * 5000 + "]" * 5000 + "\n", "carbon[0]", "nested deeper"),
     ("hostname-newline", 'hostname: "web\\n01 1 1"\n', "hostname", "line breaks"),
-    ("prefix-space", "prefix: 'a b'\n", "prefix", "whitespace"),
+    ("prefix-tab", 'prefix: "a\\tb"\n', "prefix", "control characters"),
     ("spool-too-small", "spool_max_bytes: 65535\n", "spool_max_bytes", "from 65536"),
     ("interval-fraction", "interval: 1500ms\n", "interval", "not a whole number"),
     ("unset-variable", "hostname: ${CARBON_CLIENT_TEST_UNSET}\n", "hostname", "CARBON_CLIENT_TEST_UNSET is not set"),
