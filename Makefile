@@ -2,7 +2,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-CONFIG ?= deploy/carbon-client.yaml
+# The example config, shipped in the package (`carbon-client config` prints it).
+EXAMPLE_CONFIG := carbon_client/config/carbon-client.yaml
+CONFIG ?= $(EXAMPLE_CONFIG)
 # Debian packages the test suite drives for real (dstat to compare `top` with,
 # graphite-web, carbon-c-relay, docker-compose and systemd-analyze for the
 # stack tests).
@@ -60,7 +62,7 @@ install-service:
 	$(DESTDIR)/opt/carbon-client/bin/pip install -q --upgrade .
 	install -D -m 0644 deploy/systemd/carbon-client.service $(DESTDIR)/etc/systemd/system/carbon-client.service
 	test -e $(DESTDIR)/etc/carbon-client/carbon-client.yaml || \
-	  install -D -m 0644 deploy/carbon-client.yaml $(DESTDIR)/etc/carbon-client/carbon-client.yaml
+	  install -D -m 0644 $(EXAMPLE_CONFIG) $(DESTDIR)/etc/carbon-client/carbon-client.yaml
 	if [ "$(WRITEBOOST)" = 1 ]; then install -D -m 0644 deploy/systemd/carbon-client.service.d/writeboost.conf \
 	  $(DESTDIR)/etc/systemd/system/carbon-client.service.d/writeboost.conf; fi
 	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload && \

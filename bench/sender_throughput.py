@@ -43,10 +43,10 @@ from benchlib import print_machine, table, verdict
 import graphyte
 
 from carbon_client.agent import Agent
-from carbon_client.config import build
+from carbon_client.config import Destination, build
 from carbon_client.lines import LineFormatter
 from carbon_client.naming import make_layout
-from carbon_client.sender import Destination, TcpSender
+from carbon_client.sender import TcpSender
 
 MONO = time.CLOCK_MONOTONIC
 

@@ -29,7 +29,8 @@ NO_SENDER = (0, 0, 0, 0, 0, 0, 0, 0)
 
 
 def open_spool(directory: str, max_bytes: int) -> Spool:
-    spool = Spool(directory, max_bytes=max_bytes)
+    # Only whole segments are dropped: four or more under the limit keep it a limit.
+    spool = Spool(directory, max_bytes=max_bytes, segment_bytes=min(4 << 20, max_bytes // 4))
     try:
         spool.open()
     except OSError as exc:

@@ -11,8 +11,11 @@ from typing import Optional, Sequence
 
 from carbon_client import __version__
 from carbon_client.config import (
-    COUNTERS, LAYOUTS, LOG_LEVELS, MODES, PROTOCOLS, Config, ConfigError, build, load_file,
+    COUNTERS, DEFAULT_PATH, LAYOUTS, LOG_LEVELS, MODES, PATH_VARIABLE, PROTOCOLS, Config, ConfigError,
+    build, example_text, find_config, load_file, shadowed, show,
 )
+from carbon_client.config.errors import flag_name
+from carbon_client.naming import sanitize, sanitize_dotted
 
 log = logging.getLogger("carbon_client")
 
@@ -21,10 +24,12 @@ EXIT_CONFIG = 2
 
 def _agent_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("agent options (each also a key in the YAML config)")
-    g.add_argument("--config", metavar="FILE", help="YAML config file")
+    g.add_argument("--config", metavar="FILE",
+                   help=f"YAML config file (default: ${PATH_VARIABLE}, else {DEFAULT_PATH} if it exists)")
     g.add_argument("--carbon", metavar="HOST:PORT", action="append",
                    help="Carbon plaintext receiver; repeat for several (default localhost:2003)")
-    g.add_argument("--interval", metavar="SECONDS", help="seconds between samples (default 10)")
+    g.add_argument("--interval", metavar="DURATION",
+                   help="time between samples, whole seconds: 10, 10s, 1m (default 10)")
     g.add_argument("--hostname", metavar="NAME", help="host component of every path (default: short hostname)")
     g.add_argument("--prefix", metavar="P", help="dotted prefix before the host component")
     g.add_argument("--proc-root", metavar="DIR", help="where /proc is (default /proc)")
@@ -71,14 +76,35 @@ def make_parser() -> argparse.ArgumentParser:
     )
     top.add_argument("top_args", nargs=argparse.REMAINDER)
     chk = sub.add_parser("check-config", help="validate a config file: exit 0, or 2 with what is wrong")
-    chk.add_argument("file", metavar="FILE")
+    chk.add_argument("file", metavar="FILE", nargs="?",
+                     help=f"default: ${PATH_VARIABLE}, else {DEFAULT_PATH}")
+    sub.add_parser("config", help="print the commented example config (every key, its default)")
     return p
 
 
-def load_config(args: argparse.Namespace) -> Config:
-    file_values = load_file(args.config) if getattr(args, "config", None) else {}
+def read_config(args: argparse.Namespace, path: Optional[str]) -> tuple[Config, list[str]]:
+    """The configuration from ``path`` (None: no file) and the flags, and what to tell the operator."""
+    file_values = load_file(path, os.environ) if path is not None else {}
     flags = {k: getattr(args, k, None) for k in _FLAG_KEYS}
-    return build(file_values, flags)
+    config = build(file_values, flags, path)
+    notes = [
+        f"{flag_name(k) if v is not False else '--no-' + k} given on the command line overrides "
+        f"{k}: {show(was)} in {path}"
+        for k, v, was in shadowed(file_values, flags)
+    ]
+    return config, notes + sanitized(config)
+
+
+def sanitized(config: Config) -> list[str]:
+    """What the paths will carry instead of hostname and prefix, when that differs."""
+    out = []
+    if sanitize(config.hostname) != config.hostname:
+        out.append(f"hostname {config.hostname!r} is sent as {sanitize(config.hostname)!r} "
+                   "(a path component keeps A-Z a-z 0-9 _ -)")
+    if config.prefix and sanitize_dotted(config.prefix) != config.prefix:
+        out.append(f"prefix {config.prefix!r} is sent as {sanitize_dotted(config.prefix)!r} "
+                   "(each level keeps A-Z a-z 0-9 _ -)")
+    return out
 
 
 def setup_logging(level: str) -> None:
@@ -90,9 +116,13 @@ def setup_logging(level: str) -> None:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    values = load_file(args.file)
-    build(values)
-    print(f"{args.file}: OK ({len(values)} keys)")
+    path = find_config(args.file, os.environ)
+    if path is None:
+        raise ConfigError("check-config", f"no FILE given, ${PATH_VARIABLE} unset and no {DEFAULT_PATH}")
+    values = load_file(path, os.environ)
+    for note in sanitized(build(values, None, path)):
+        print(f"{path}: note: {note}")
+    print(f"{path}: OK ({len(values)} keys)")
     return 0
 
 
@@ -109,10 +139,19 @@ def cmd_once(config: Config) -> int:
     return 0
 
 
-def cmd_run(config: Config, args: argparse.Namespace) -> int:
+def cmd_run(config: Config, args: argparse.Namespace, path: Optional[str]) -> int:
     from carbon_client.daemon import Daemon
 
-    return Daemon(config, reload_config=lambda: load_config(args)).run()
+    def reload_config() -> Config:
+        # The file chosen at start, again: a file that went missing is an error, not the defaults.
+        if path is None:
+            log.info("reload: no config file (started without one); flags and defaults stay")
+        config, notes = read_config(args, path)
+        for note in notes:
+            log.info("reload: %s", note)
+        return config
+
+    return Daemon(config, reload_config=reload_config).run()
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -123,17 +162,25 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return top_main(argv[1:])
     parser = make_parser()
     args = parser.parse_args(argv)
+    if args.command == "config":
+        sys.stdout.write(example_text())
+        return 0
     try:
         if args.command == "check-config":
             return cmd_check_config(args)
-        config = load_config(args)
+        path = find_config(args.config, os.environ)
+        config, notes = read_config(args, path)
     except ConfigError as exc:
         print(f"carbon-client: config error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     setup_logging(config.log_level)
+    if args.command == "run":
+        log.info("config: %s", path or "no file (defaults and flags)")
+    for note in notes:
+        log.info("%s", note)
     if args.command == "once":
         return cmd_once(config)
-    return cmd_run(config, args)
+    return cmd_run(config, args, path)
 
 
 if __name__ == "__main__":

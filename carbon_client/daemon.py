@@ -69,6 +69,7 @@ class Daemon:
             self.stop.set()
 
         def on_hup(signum, frame):
+            log.info("SIGHUP received: reading the configuration again at the next tick")
             self._reload.set()
 
         signal.signal(signal.SIGTERM, on_stop)
@@ -127,6 +128,10 @@ class Daemon:
         except ConfigError as exc:
             log.error("reload refused, keeping the running configuration: %s", exc)
             self.notifier.send("READY=1", f"STATUS=reload refused: {exc}")
+            return
+        except Exception:  # reading the new config must never stop a running agent
+            log.exception("reload failed, keeping the running configuration")
+            self.notifier.send("READY=1", "STATUS=reload failed (see the log)")
             return
         old = self.config
         changed = sorted(k for k in new.__dataclass_fields__ if getattr(new, k) != getattr(old, k))

@@ -12,6 +12,12 @@ from tests.carbon_server import CarbonCache, carbon_cache_command
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).resolve().parent.parent
+# The example config: the one copy, shipped in the package.
+EXAMPLE_CONFIG = ROOT / "carbon_client" / "config" / "carbon-client.yaml"
+
+# Agents started by the tests read no config file unless a test names one:
+# never the host's /etc/carbon-client/carbon-client.yaml (an empty value means no file).
+os.environ["CARBON_CLIENT_CONFIG"] = ""
 
 # CI sets this: a test that would skip for a missing tool fails instead.
 REQUIRE_ALL = os.environ.get("CARBON_CLIENT_REQUIRE_ALL") == "1"

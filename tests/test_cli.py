@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import time
 
 import pytest
 
+from tests.conftest import EXAMPLE_CONFIG
 from tests.line_server import LineServer
 
 CLI = [sys.executable, "-m", "carbon_client"]
@@ -19,13 +21,13 @@ def cli(*args, **kw):
 
 
 def test_check_config_ok():
-    r = cli("check-config", "deploy/carbon-client.yaml")
+    r = cli("check-config", str(EXAMPLE_CONFIG))
     assert r.returncode == 0, r.stderr
     assert "OK" in r.stdout
 
 
 @pytest.mark.parametrize("text,expect", [
-    ("interval: soon\n", "interval: expected an integer from 1 to 86400, got 'soon'"),
+    ("interval: soon\n", "interval: expected a whole number of seconds from 1s to 1d (10, 10s, 1m, 1h30m), got 'soon'"),
     ("carbon: [graphite:2003, 'graphite:x']\n", "carbon[1]: 'graphite:x': port must be 1-65535"),
     ("colectors: [cpu]\n", "colectors: unknown key; did you mean 'collectors'?"),
 ])
@@ -41,8 +43,56 @@ def test_check_config_bad_exits_2_with_the_key_path(tmp_path, text, expect):
 def test_run_with_bad_flag_exits_2_without_traceback():
     r = cli("run", "--interval", "0")
     assert r.returncode == 2
-    assert "--interval: expected an integer from 1 to 86400, got 0" in r.stderr
+    assert "--interval: expected a whole number of seconds from 1s to 1d (10, 10s, 1m, 1h30m), got '0'" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_config_prints_the_example_and_it_passes_check_config(tmp_path):
+    r = cli("config")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == EXAMPLE_CONFIG.read_text()
+    (tmp_path / "c.yaml").write_text(r.stdout)
+    r = cli("check-config", str(tmp_path / "c.yaml"))
+    assert r.returncode == 0, r.stderr
+    # (a note may come first: this host's name as the paths will carry it)
+    assert r.stdout.splitlines()[-1] == f"{tmp_path / 'c.yaml'}: OK (18 keys)"
+
+
+def test_check_config_reads_the_default_path(tmp_path):
+    f = tmp_path / "agent.yaml"
+    f.write_text("hostname: web01.example.com\nprefix: 'dc1..rack 2/b'\n")
+    r = cli("check-config", env=dict(os.environ, CARBON_CLIENT_CONFIG=str(f)))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [
+        f"{f}: note: hostname 'web01.example.com' is sent as 'web01_example_com' "
+        "(a path component keeps A-Z a-z 0-9 _ -)",
+        f"{f}: note: prefix 'dc1..rack 2/b' is sent as 'dc1.rack_2_b' (each level keeps A-Z a-z 0-9 _ -)",
+        f"{f}: OK (2 keys)",
+    ]
+    r = cli("check-config", env=dict(os.environ, CARBON_CLIENT_CONFIG=""))
+    assert r.returncode == 2
+    assert "no FILE given" in r.stderr
+
+
+def test_a_config_named_in_the_environment_must_exist(tmp_path):
+    missing = tmp_path / "nope.yaml"
+    r = cli("once", "--interval", "1", env=dict(os.environ, CARBON_CLIENT_CONFIG=str(missing)))
+    assert r.returncode == 2
+    assert f"config error: {missing}: No such file or directory" in r.stderr
+
+
+def test_once_with_the_default_config_durations_and_variables(tmp_path, fixtures):
+    f = tmp_path / "agent.yaml"
+    f.write_text(f"hostname: ${{NODE}}\nprefix: ${{DC:-dc1}}\nproc_root: {fixtures / 'procfs'}\n"
+                 f"sys_root: {fixtures}\ncollectors: [load]\n")
+    env = dict(os.environ, CARBON_CLIENT_CONFIG=str(f), NODE="n7")
+    r = cli("once", "--interval", "1s", env=env)
+    assert r.returncode == 0, r.stderr
+    assert "dc1.n7.load.1m 0.02 " in r.stdout
+    del env["NODE"]
+    r = cli("once", "--interval", "1s", env=env)
+    assert r.returncode == 2
+    assert f"{f}: hostname: environment variable NODE is not set" in r.stderr
 
 
 def test_once_prints_two_samples_worth_of_lines(fixtures):

@@ -6,9 +6,8 @@ import socket
 import threading
 import time
 
-import pytest
-
-from carbon_client.sender import Destination, Fanout, TcpSender, UdpSender, parse_destination
+from carbon_client.config import Destination
+from carbon_client.sender import Fanout, TcpSender, UdpSender
 from tests.line_server import LineServer
 
 
@@ -25,22 +24,6 @@ def sender(*servers, **kw) -> TcpSender:
 
 def timestamps(lines):
     return {int(line.split()[2]) for line in lines}
-
-
-@pytest.mark.parametrize("text,expected", [
-    ("carbon", Destination("carbon", 2003)),
-    ("carbon:2004", Destination("carbon", 2004)),
-    ("[::1]:2003", Destination("::1", 2003)),
-    ("[fe80::1]", Destination("fe80::1", 2003)),
-], ids=["host", "host-port", "v6-port", "v6"])
-def test_parse_destination(text, expected):
-    assert parse_destination(text) == expected
-
-
-@pytest.mark.parametrize("text", ["", "host:0", "host:70000", "host:http", "[::1", "a b:1", ":2003"])
-def test_parse_destination_rejects(text):
-    with pytest.raises(ValueError):
-        parse_destination(text)
 
 
 def test_one_persistent_connection_for_many_batches():

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from carbon_client.config import Config
-from tests.conftest import ROOT, require_command
+from tests.conftest import EXAMPLE_CONFIG, ROOT, require_command
 
 COMPOSE_FILE = ROOT / "docker-compose.grafana.yml"
 COMPOSE = yaml.safe_load(COMPOSE_FILE.read_text())
@@ -191,7 +191,7 @@ def schema_for(path: str) -> str:
 
 def test_finest_retention_matches_the_agent_interval():
     whisper = pytest.importorskip("whisper")
-    agent_file = yaml.safe_load((ROOT / "deploy" / "carbon-client.yaml").read_text())
+    agent_file = yaml.safe_load(EXAMPLE_CONFIG.read_text())
     interval = Config().interval
     assert agent_file["interval"] == interval
     for _, _, retentions in schemas():

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import ROOT, require_command
+from tests.conftest import EXAMPLE_CONFIG, ROOT, require_command
 from tests.line_server import LineServer
 
 SYSTEMD = ROOT / "deploy" / "systemd"
@@ -153,7 +153,7 @@ def test_make_install_service(staged_root):
     unit = staged_root / "etc/systemd/system/carbon-client.service"
     assert unit.read_text() == UNIT.read_text()
     config = staged_root / "etc/carbon-client/carbon-client.yaml"
-    assert config.read_text() == (ROOT / "deploy" / "carbon-client.yaml").read_text()
+    assert config.read_text() == EXAMPLE_CONFIG.read_text()
     assert not (staged_root / "etc/systemd/system/carbon-client.service.d").exists(), "drop-in is opt-in"
     # An existing config is the operator's: never overwritten.
     config.write_text("interval: 30\n")
@@ -197,7 +197,7 @@ def test_the_agent_runs_as_the_unit_starts_it(tmp_path):
     d = directives(UNIT)
     argv = one(d, "Service.ExecStart").split()
     server = LineServer().start()
-    config = yaml.safe_load((ROOT / "deploy" / "carbon-client.yaml").read_text())
+    config = yaml.safe_load(EXAMPLE_CONFIG.read_text())
     config.update(carbon=[f"127.0.0.1:{server.port}"], interval=1)
     (tmp_path / "carbon-client.yaml").write_text(yaml.safe_dump(config))
     args = argv[1:]

@@ -1,0 +1,152 @@
+"""The agent's settings: one key per option, its default and its validator, in one place.
+
+Precedence: built-in defaults, then the YAML file, then command-line flags.
+``build`` merges them and checks what single keys cannot: keys that must
+agree, and (``protocol: udp``) that every destination resolves.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Mapping, Optional
+
+from carbon_client.config.destinations import Destination, destinations, resolves
+from carbon_client.config.errors import QUOTE_MAX, ConfigError, flag_name, item, one_line, quote
+from carbon_client.config.schema import check_mapping, checks_of, setting
+from carbon_client.config.values import (
+    boolean, choice, duration, each, name, number, optional, string, text,
+)
+
+COUNTERS = ("rate", "raw", "both")
+LAYOUTS = ("default", "legacy")
+PROTOCOLS = ("tcp", "udp")
+MODES = ("failover", "all")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+SPOOL_MIN_BYTES = 64 << 10
+
+
+def short_hostname() -> str:
+    return socket.gethostname().split(".")[0] or "localhost"
+
+
+def _directory(v: Any, key: str) -> str:
+    path = text(v, key)
+    if not os.path.isdir(path):
+        raise ConfigError(key, f"{quote(path)} is not a directory")
+    return path
+
+
+def _collector(v: Any, key: str) -> str:
+    from carbon_client.collectors import REGISTRY
+
+    n = name(v, key)
+    if n not in REGISTRY:
+        raise ConfigError(key, f"unknown collector {quote(n)} (known: {', '.join(REGISTRY)})")
+    return n
+
+
+# Path components: naming.py turns spaces, like anything outside [A-Za-z0-9_-], into _
+# (the CLI says so); a control character or a line break is refused. A prefix is dotted.
+_component = string(max_len=255)
+_prefix = string(max_len=255, empty=True)
+
+
+@dataclass(frozen=True)
+class Config:
+    carbon: tuple[Destination, ...] = setting((Destination("localhost", 2003),), destinations)
+    interval: int = setting(10, duration(1, 86400, whole=True))
+    hostname: str = setting(check=_component, default_factory=short_hostname)
+    prefix: str = setting("", _prefix)
+    proc_root: str = setting("/proc", _directory)
+    sys_root: str = setting("/sys", _directory)
+    collectors: Optional[tuple[str, ...]] = setting(None, each(_collector, at_least=1, commas=True))
+    disks: Optional[tuple[str, ...]] = setting(None, each(name, at_least=1, commas=True))
+    nics: Optional[tuple[str, ...]] = setting(None, each(name, at_least=1, commas=True))
+    writeboost: Optional[tuple[str, ...]] = setting(None, each(name, at_least=1, commas=True))
+    cpu_per_core: bool = setting(False, boolean)
+    counters: str = setting("rate", choice(COUNTERS))
+    layout: str = setting("default", choice(LAYOUTS))
+    protocol: str = setting("tcp", choice(PROTOCOLS))
+    mode: str = setting("failover", choice(MODES))
+    buffer_lines: int = setting(200_000, number(100, 100_000_000, integer=True))
+    backoff_min: float = setting(0.5, duration(0.01, 3600))
+    backoff_max: float = setting(60.0, duration(0.01, 86400))
+    connect_timeout: float = setting(5.0, duration(0.1, 600))
+    write_timeout: float = setting(10.0, duration(0.1, 600))
+    flush_timeout: float = setting(5.0, duration(0, 3600))
+    command_timeout: float = setting(5.0, duration(0.1, 600))
+    spool_dir: Optional[str] = setting(None, optional(text))
+    spool_max_bytes: int = setting(256 << 20, number(SPOOL_MIN_BYTES, 1 << 40, integer=True))
+    resend_window: Optional[float] = setting(None, optional(duration(0, 3600)))
+    log_level: str = setting("INFO", choice(LOG_LEVELS, upper=True))
+    show: Optional[bool] = setting(None, optional(boolean))
+
+
+VALIDATORS = checks_of(Config)
+
+
+def validate(values: Mapping[str, Any], flags: bool = False) -> dict[str, Any]:
+    """Check a mapping of keys to raw values; return converted values.
+
+    With ``flags`` the errors name the command-line flag (``--proc-root``).
+    """
+    return check_mapping(values, "", VALIDATORS, shown=flag_name if flags else None)
+
+
+def flag_values(flags: Optional[Mapping[str, Any]]) -> dict[str, Any]:
+    """The flags that were given (not None), validated."""
+    return validate({k: v for k, v in (flags or {}).items() if v is not None}, flags=True)
+
+
+def build(file_values: Optional[Mapping[str, Any]] = None, flags: Optional[Mapping[str, Any]] = None,
+          path: Optional[str] = None) -> Config:
+    """Defaults < file < flags. ``file_values`` come validated (load_file); flags are validated here.
+
+    ``path`` names the file in errors about its keys.
+    """
+    merged: dict[str, Any] = dict(file_values or {})
+    origin = {k: f"{path}: {k}" if path else k for k in merged}
+    given = flag_values(flags)
+    merged.update(given)
+    origin.update({k: flag_name(k) for k in given})
+    config = replace(Config(), **merged)
+    _check_together(config, lambda k: origin.get(k, k))
+    return config
+
+
+def _check_together(c: Config, where: Callable[[str], str]) -> None:
+    if c.backoff_min > c.backoff_max:
+        raise ConfigError(where("backoff_min"), f"{c.backoff_min:g} must not exceed backoff_max ({c.backoff_max:g})")
+    if c.protocol == "udp":
+        # The UDP sender resolves its destinations when it starts: a name that does not
+        # resolve is refused here, before a reload tears the running sender down.
+        for i, dest in enumerate(c.carbon):
+            try:
+                resolves(dest, socket.SOCK_DGRAM)
+            except (OSError, UnicodeError) as exc:
+                raise ConfigError(item(where("carbon"), i),
+                                  f"{quote(str(dest))} does not resolve ({getattr(exc, 'strerror', None) or exc}); "
+                                  "protocol udp needs an address at start") from None
+
+
+def shadowed(file_values: Mapping[str, Any], flags: Optional[Mapping[str, Any]]) -> list[tuple[str, Any, Any]]:
+    """(key, flag value, file value) for each flag that overrides a different value in the file."""
+    given = flag_values(flags)
+    return [(k, v, file_values[k]) for k, v in given.items() if k in file_values and file_values[k] != v]
+
+
+def show(value: Any) -> str:
+    """A validated value as a YAML file spells it (``30``, ``[a:2003, b:2003]``, ``true``), bounded."""
+    if isinstance(value, bool):
+        s = "true" if value else "false"
+    elif value is None:
+        s = "null"
+    elif isinstance(value, tuple):
+        s = "[" + ", ".join(str(v) for v in value) + "]"
+    else:
+        s = str(value)
+    s = one_line(s)
+    return s if len(s) <= QUOTE_MAX else s[: QUOTE_MAX - 3] + "..."
