@@ -32,6 +32,9 @@ def test_the_wheel_ships_the_example_config(tmp_path):
         # The parsers live in the project's namespace: no generic top-level package in site-packages.
         assert "carbon_client/parsers/stat.py" in names
         assert not [n for n in names if n.startswith("parsers/")]
+        # pyproject.toml lists the packages: every one in the tree is in the wheel.
+        packages = {str(p.parent.relative_to(ROOT)) for p in (ROOT / "carbon_client").rglob("__init__.py")}
+        assert {p for p in packages if f"{p}/__init__.py" not in names} == set()
         assert wheel.name.endswith("-py3-none-any.whl")  # pure Python, one build for every machine
         z.extractall(tmp_path / "installed")
     # run from the unpacked wheel, not from the checkout
