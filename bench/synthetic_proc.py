@@ -28,7 +28,6 @@ from benchlib import print_machine, summary, table, verdict
 
 from carbon_client.agent import Agent
 from carbon_client.config import build
-from carbon_client import speedups
 
 NET_HEADER = (
     "Inter-|   Receive                                                |  Transmit\n"
@@ -126,12 +125,12 @@ def measure(nics: int, disks: int, cycles: int, tmp: Path) -> dict:
         wall.append((w1 - w0) * 1000.0)
         cpu.append((c1 - c0) * 1000.0)
         lines = result.lines
-    expect_rates = result.groups and all(
-        None not in v for c, _, s in result.groups if c.group in ("net", "disk") for v in s.values.values()
+    expect_rates = result.samples and all(
+        None not in v for s in result.samples if s.collector.group in ("net", "disk") for v in s.values.values()
     )
     if not expect_rates:
         raise RuntimeError("some net/disk value had no rate: the snapshots did not grow")
-    groups = {c.group: len(s.values) for c, _, s in result.groups}
+    groups = {s.collector.group: len(s.values) for s in result.samples}
     shutil.rmtree(root, ignore_errors=True)
     return {
         "nics": nics, "disks": disks, "cycles": cycles, "lines": lines, "bytes": len(result.data),
@@ -145,8 +144,6 @@ def main(argv=None) -> int:
     ap.add_argument("--cycles", type=int, default=200, help="timed cycles per size (default 200)")
     ap.add_argument("--nics", type=int, default=1000)
     ap.add_argument("--disks", type=int, default=200)
-    ap.add_argument("--no-pure", action="store_true",
-                    help="do not measure the largest size again without the C speedups")
     ap.add_argument("--json", metavar="FILE", help="write the results here")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
@@ -159,14 +156,6 @@ def main(argv=None) -> int:
         for nics, disks in sizes:
             gc.collect()
             results.append(measure(nics, disks, args.cycles, tmp))
-        pure = None
-        if not args.no_pure and speedups.built():
-            speedups.disable()
-            try:
-                gc.collect()
-                pure = measure(sizes[-1][0], sizes[-1][1], args.cycles, tmp)
-            finally:
-                speedups.enable()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -192,13 +181,6 @@ def main(argv=None) -> int:
     scale = (last["nics"] + last["disks"]) / (first["nics"] + first["disks"])
     growth = last["wall_ms"][1] / first["wall_ms"][1]
     print(f"\nlinearity: {scale:.0f}x the devices -> {growth:.1f}x the median cycle time")
-    print(f"{speedups.describe()}", end="")
-    if pure is not None:
-        pm, pmed, _ = pure["wall_ms"]
-        print(f"; without them (the Python only) the largest size takes {pm:.2f} ms mean, "
-              f"{pmed:.2f} ms median: {pmed / big['wall_ms'][1]:.1f}x the median with them")
-    else:
-        print()
     mean = big["wall_ms"][0]
     targets = [(f"cycle at {big['nics']} NICs + {big['disks']} disks (wall mean; p95 {big['wall_ms'][2]:.2f} ms)",
                 f"{mean:.2f} ms", "< 10 ms", mean < 10.0)]

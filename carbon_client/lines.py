@@ -61,18 +61,18 @@ class Renderer:
         None, a value that is not an int or a float (bool included), and a
         float that is not finite (``v - v`` is NaN, which is true) are left out.
         """
-        group = sample.collector.group
-        name = sample.collector.name
-        old = self._plans.get(name, {})
+        collector = sample.collector
+        old = self._plans.get(collector.name, {})
         plans = {}
         tail = f" {int(timestamp)}\n"
         totals = sample.totals
-        count = 0
+        schemas = sample.schemas
+        start = len(out)
+        append = out.append
         for inst, values in sample.values.items():
-            schema = sample.schemas[inst]
             plan = old.get(inst)
-            if plan is None or plan[0] is not schema:
-                plan = self._plan(group, inst, schema)
+            if plan is None or plan[0] is not schemas[inst]:
+                plan = self._plan(collector.group, inst, schemas[inst])
             plans[inst] = plan
             pairs = ((plan[1], values),) if totals is None else ((plan[1], values), (plan[2], totals[inst]))
             for entries, vals in pairs:
@@ -82,15 +82,12 @@ class Renderer:
                         continue
                     if scale != 1.0:
                         v = v * scale
-                    t = v.__class__
+                    t = type(v)
                     if t is float:
                         if v - v:
                             continue
-                        out.append(f"{head}{v:.12g}{tail}" if rate else f"{head}{v!r}{tail}")
+                        append(f"{head}{v:.12g}{tail}" if rate else f"{head}{v!r}{tail}")
                     elif t is int:
-                        out.append(f"{head}{v}{tail}")
-                    else:
-                        continue
-                    count += 1
-        self._plans[name] = plans
-        return count
+                        append(f"{head}{v}{tail}")
+        self._plans[collector.name] = plans
+        return len(out) - start

@@ -82,8 +82,8 @@ class Schema:
     is what is sent, in order. What the sampler needs is worked out once here.
     """
 
-    __slots__ = ("fields", "counters", "metrics", "index", "pick_counters", "steps", "maxed",
-                 "total_metrics", "total_steps")
+    __slots__ = ("fields", "counters", "metrics", "index", "pick_counters", "steps", "rates_are_values",
+                 "maxed", "total_metrics", "total_steps")
 
     def __init__(self, fields: Sequence[str], counters: AbstractSet[str], metrics: Sequence[Metric]) -> None:
         self.fields = tuple(fields)
@@ -107,6 +107,8 @@ class Schema:
                 steps.append((m.kind, rate_at[m.source] if m.kind == COUNTER else at[m.source], m.scale, None,
                               False))
         self.steps = tuple(steps)
+        # Every metric is its counter's rate, in order (net): the rates are the values.
+        self.rates_are_values = [s[:3] for s in steps] == [(COUNTER, j, 1.0) for j in range(len(rate_at))]
         self.maxed = tuple(i for i, m in enumerate(self.metrics) if m.agg == "max")
         self.total_metrics = tuple(m for m in self.metrics if m.kind == COUNTER and m.total)
         self.total_steps = tuple((at[m.source], m.scale) for m in self.total_metrics)

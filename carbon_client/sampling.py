@@ -15,6 +15,8 @@ The rules, each in one function:
 
 from __future__ import annotations
 
+from functools import reduce
+from operator import add
 from typing import Any, Optional, Sequence
 
 from carbon_client.metrics import COUNTER, GAUGE, Collector, Raw, Schema
@@ -34,6 +36,8 @@ def rates(cur: Sequence, prev: Optional[Sequence], per_s: float) -> list:
 
 def evaluate(schema: Schema, raw: Sequence, r: Sequence) -> list:
     """The values of ``schema.metrics`` for one instance (None where unknown)."""
+    if schema.rates_are_values:
+        return list(r)
     out: list = []
     for kind, at, scale, fn, partial in schema.steps:
         if kind == COUNTER:
@@ -57,13 +61,12 @@ def evaluate(schema: Schema, raw: Sequence, r: Sequence) -> list:
 
 def _sums(rows: Sequence[Sequence]) -> list:
     """Column sums over ``rows``, left to right, skipping None (None when nothing is known)."""
-    out = list(rows[0])
-    for row in rows[1:]:
-        for i, v in enumerate(row):
-            if v is not None:
-                o = out[i]
-                out[i] = v if o is None else o + v
-    return out
+    return [reduce(add, col) if None not in col else _known_sum(col) for col in zip(*rows)]
+
+
+def _known_sum(col: Sequence):
+    known = [v for v in col if v is not None]
+    return reduce(add, known) if known else None
 
 
 def aggregate(schema: Schema, raws: Sequence[Sequence], member_rates: Sequence[Sequence],
@@ -146,7 +149,8 @@ class Sampler:
         tot = {inst: totals(schemas[inst], cur) for inst, cur in raw.items()} if self.want_totals else None
         name = collector.aggregate
         if name is not None:
-            members = [i for i in values if collector.in_aggregate(i)]
+            member = collector.in_aggregate
+            members = [i for i in values if member(i)]
             if members:
                 schema = schemas[members[0]]
                 values[name] = aggregate(schema, [raw[i] for i in members], [rates_of[i] for i in members],

@@ -29,6 +29,9 @@ class NetDev(NamedTuple):
     tx_compressed: int
 
 
+_new = tuple.__new__  # a NetDev from 17 values checked above, without namedtuple's Python __new__
+
+
 def parse_net_dev(text: str, on_error: OnError = None, skip: Container[str] = ()) -> list[NetDev]:
     """All interfaces in file order but those named in ``skip``, whose lines are not
     converted.
@@ -54,7 +57,7 @@ def parse_net_dev(text: str, on_error: OnError = None, skip: Container[str] = ()
         try:
             if not name or len(f) != 16:
                 raise ParseError(f"net/dev: {excerpt(line)}: expected 'name: ' and 16 counters")
-            out.append(NetDev(name, *uints("net/dev", line, f)))
+            out.append(_new(NetDev, (name, *uints("net/dev", line, f))))
         except ParseError as err:
             report(on_error, err)
     return out
