@@ -143,6 +143,9 @@ class Collector:
     aggregate: ClassVar[Optional[str]] = None
     instances: ClassVar[str] = ""  # what the instance component is, for the docs ("" = none)
     source_path: ClassVar[str] = ""
+    # A collector whose read can block (a command, a network filesystem, a probe, a plugin)
+    # runs off the host cycle with a timeout, so the /proc groups keep every tick.
+    blocking: ClassVar[bool] = False
     # The instances that count towards the aggregate; None: every one.
     members: Optional[AbstractSet[Optional[str]]] = None
     _class_schema: ClassVar[Optional[Schema]] = None

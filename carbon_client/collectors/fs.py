@@ -22,6 +22,7 @@ _SKIP_TYPES = frozenset(("squashfs", "iso9660", "udf"))
 class Filesystems(Collector):
     name = "fs"
     group = "fs"
+    blocking = True
     description = (
         "Space and inodes of real mounted filesystems: those whose type needs a block "
         "device in /proc/filesystems (tmpfs, overlay, proc, cgroup, nfs are left out). "

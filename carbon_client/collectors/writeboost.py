@@ -153,6 +153,7 @@ def _first_line(text: str) -> str:
 
 class Writeboost(Collector):
     name = group = "writeboost"
+    blocking = True
     description = (
         "dm-writeboost caches, one instance per dm name, from `dmsetup status` (every "
         "writeboost target, or the devices `writeboost` names). Hit and miss counters "
