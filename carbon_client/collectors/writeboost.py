@@ -174,7 +174,7 @@ class Writeboost(Collector):
         self.timeout: Optional[float] = getattr(options, "command_timeout", None)
         self._schemas: dict[tuple[str, ...], Schema] = {V2_TUNABLES: self.default_schema()}
         self._schema_of: dict[Optional[str], Schema] = {}
-        self._errors = BadLines(log, "dmsetup status")
+        self._errors = BadLines(log, "dmsetup status", self)
         self._devices_down = LogOnce(log)
 
     # -- running dmsetup --------------------------------------------------------
