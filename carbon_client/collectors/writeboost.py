@@ -154,6 +154,7 @@ def _first_line(text: str) -> str:
 class Writeboost(Collector):
     name = group = "writeboost"
     blocking = True
+    instances = "the dm name of the device"
     description = (
         "dm-writeboost caches, one instance per dm name, from `dmsetup status` (every "
         "writeboost target, or the devices `writeboost` names). Hit and miss counters "

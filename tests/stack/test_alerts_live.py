@@ -125,3 +125,16 @@ def test_nfs_retransmissions(stack):
     hosts = by_host(evaluate(stack.web, RULES["cc-nfs-retrans"]))
     assert hosts["ghost-nfs"] is True, "9 of 200 calls retransmitted: 4.5 %"
     assert hosts[FIXTURE_HOST] is False, "the captured client never retransmitted"
+
+
+def test_probe_down(stack):
+    firing = evaluate(stack.web, RULES["cc-probe-down"])
+    assert firing["ghost-probe.web"] is True
+    assert firing[f"{MAIN_HOST}.carbon"] is False, "the stack's carbon-cache answers"
+    assert firing[f"{MAIN_HOST}.tls"] is False
+
+
+def test_certificate_expiring(stack):
+    firing = evaluate(stack.web, RULES["cc-cert-expiring"])
+    assert firing["ghost-cert.site"] is True
+    assert firing[f"{MAIN_HOST}.tls"] is False, "the stack's TLS server has 200 days left"
