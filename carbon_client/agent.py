@@ -292,6 +292,8 @@ class Agent:
             if timestamp % slot.interval:
                 continue
             if self.workers is not None and slot.collector.blocking:
+                if not slot.enabled and slot.probed and time.time() < slot.next_probe:
+                    continue  # disabled until its source is looked for again
                 if slot.busy:
                     slot.skipped += 1
                     if not slot.overdue and t0 - slot.started > slot.timeout:

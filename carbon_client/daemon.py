@@ -87,7 +87,7 @@ class Daemon:
         if self._reload.is_set():
             self._reload.clear()
             self.reload()
-        self.agent.skipped = self.scheduler.skipped
+        self.agent.skipped, self.agent.repeated = self.scheduler.skipped, self.scheduler.repeated
         result = self.agent.cycle(ts)
         if self.view is not None:
             self.view.show(result, self.sender.stats())

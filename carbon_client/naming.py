@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import zlib
 from typing import Mapping, Optional, Sequence
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
@@ -17,6 +18,36 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 def sanitize(component: str) -> str:
     """One path component: every character outside [A-Za-z0-9_-] becomes '_'."""
     return _UNSAFE.sub("_", component) or "_"
+
+
+def not_aggregate(name: str, aggregate: Optional[str]) -> str:
+    """A device's instance name: its own, unless it is the aggregate's (a NIC or a dm device
+    named ``total``), then ``<name>_device``, so the aggregate keeps its path."""
+    return f"{name}_device" if name == aggregate else name
+
+
+def components(names, reserved=()) -> dict:
+    """The path component of each instance name of one group, one each, never equal.
+
+    A name sanitizing to itself keeps it; a name changed by sanitizing keeps
+    its sanitized form unless another name of the group (or a reserved one:
+    the aggregate, ``total``) has that component: then, like a name of the
+    aggregate's, it gets ``_`` and 6 hex digits of its CRC-32 (``eth.0`` beside
+    ``eth_0`` is ``eth_0_3f1c2a``). Deterministic: the same names give the same
+    components whatever their order. None (no instance) stays None.
+    """
+    out = {n: (sanitize(n) if n is not None else None) for n in names}
+    taken = {n for n in names if n is not None and sanitize(n) == n and n not in reserved} | set(reserved)
+    counts: dict = {}
+    for n, c in out.items():
+        if c is not None:
+            counts[c] = counts.get(c, 0) + 1
+    for n, c in out.items():
+        if c is None or (c == n and n not in reserved):
+            continue
+        if c in taken or counts[c] > 1 or n in reserved:
+            out[n] = f"{c}_{zlib.crc32(n.encode('utf-8', 'surrogateescape')):08x}"[: len(c) + 7]
+    return out
 
 
 def sanitize_dotted(path: str) -> str:

@@ -15,6 +15,7 @@ from typing import Optional, Sequence
 
 from carbon_client.logonce import BadLines
 from carbon_client.metrics import Collector, Raw, counter, derived, gauge
+from carbon_client.naming import not_aggregate
 from carbon_client.parsers.diskstats import DiskStats, parse_diskstats
 from carbon_client.parsers.net_dev import NetDev, parse_net_dev
 
@@ -153,6 +154,7 @@ class Disk(Collector):
         name = kname
         if kname.startswith("dm-"):
             name = self.source.read_sys(f"block/{kname}/dm/name") or kname
+        name = not_aggregate(name, self.aggregate)
         if self.select.globs is None:
             if partition or _HIDDEN.match(kname):
                 return None
@@ -251,9 +253,10 @@ class Net(Collector):
             member = devices.info((d.name,), d.name)
             if member is None:
                 continue
-            out[d.name] = _NET_PICK(d)
+            name = not_aggregate(d.name, self.aggregate)
+            out[name] = _NET_PICK(d)
             if member:
-                members.add(d.name)
+                members.add(name)
         devices.end()
         self.members = members
         return out
