@@ -14,6 +14,7 @@ from typing import Any, Callable, Mapping, Optional
 
 from carbon_client.config.destinations import Destination, destinations, resolves
 from carbon_client.config.errors import QUOTE_MAX, ConfigError, flag_name, item, one_line, quote
+from carbon_client.config.procs import ProcessGroup, cgroup_names, process_groups
 from carbon_client.config.schema import check_mapping, checks_of, setting
 from carbon_client.config.values import (
     boolean, choice, duration, each, name, number, optional, string, text,
@@ -83,6 +84,12 @@ class Config:
     resend_window: Optional[float] = setting(None, optional(duration(0, 3600)))
     log_level: str = setting("INFO", choice(LOG_LEVELS, upper=True))
     show: Optional[bool] = setting(None, optional(boolean))
+
+    # -- process and cgroup groups (host.process.<group>.*, host.cgroup.<name>.*): config/procs.py
+    process_groups: Optional[tuple[ProcessGroup, ...]] = setting(None, optional(process_groups))
+    cgroup_include: Optional[tuple[str, ...]] = setting(None, each(name, at_least=1, commas=True))
+    cgroup_exclude: Optional[tuple[str, ...]] = setting(None, each(name, at_least=1, commas=True))
+    cgroup_names: Optional[tuple[tuple[str, str], ...]] = setting(None, optional(cgroup_names))
 
 
 VALIDATORS = checks_of(Config)
