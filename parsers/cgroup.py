@@ -91,6 +91,15 @@ def parse_io_stat(text: str) -> IoStat:
         f = line.split()
         if not f:
             continue
+        if (len(f) >= 5 and f[1][:7] == "rbytes=" and f[2][:7] == "wbytes=" and f[3][:5] == "rios="
+                and f[4][:5] == "wios=" and _device(f[0]) and all("=" in tok for tok in f[5:])):
+            # the kernel's order (blk-cgroup.c blkcg_print_one_stat): no search needed
+            v = uints("io.stat", line, (f[1][7:], f[2][7:], f[3][5:], f[4][5:]))
+            sums[0] += v[0]
+            sums[1] += v[1]
+            sums[2] += v[2]
+            sums[3] += v[3]
+            continue
         if not _device(f[0]):
             raise ParseError(f"io.stat: {excerpt(line)}: expected 'MAJ:MIN key=value...'")
         seen = 0

@@ -15,14 +15,12 @@ in microseconds (a counter).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
-from ._common import ParseError, excerpt, uints
+from ._common import ParseError, excerpt
 
 
-@dataclass(frozen=True, slots=True)
-class PressureLine:
+class PressureLine(NamedTuple):
     """One ``some`` or ``full`` line."""
 
     avg10: float
@@ -31,41 +29,45 @@ class PressureLine:
     total: int
 
 
-@dataclass(frozen=True, slots=True)
-class Pressure:
+class Pressure(NamedTuple):
     """A pressure file: its ``some`` and ``full`` lines, None where the kernel prints none."""
 
     some: Optional[PressureLine]
     full: Optional[PressureLine]
 
 
-_FIELDS = ("avg10=", "avg60=", "avg300=", "total=")
+def _bad(line: str) -> ParseError:
+    return ParseError(f"pressure: {excerpt(line)}: expected 'some|full avg10=D.DD avg60=D.DD avg300=D.DD total=N'")
 
 
 def _avg(line: str, v: str) -> float:
     # psi_show: "%lu.%02lu"
-    whole, dot, frac = v.partition(".")
-    if not (dot and (whole + frac).isascii() and whole.isdigit() and len(frac) == 2 and frac.isdigit()):
-        raise ParseError(f"pressure: {excerpt(line)}: expected avgN=D.DD")
+    digits = v[:-3] + v[-2:]
+    if len(v) < 4 or v[-3] != "." or not (digits.isascii() and digits.isdigit()):
+        raise _bad(line)
     return float(v)
 
 
 def parse_pressure(text: str) -> Pressure:
-    lines: dict[str, PressureLine] = {}
-    for line in text.splitlines():
+    some = full = None
+    for line in text.split("\n"):
         f = line.split()
         if not f:
             continue
-        if len(f) != 5 or f[0] not in ("some", "full") or not all(
-                a.startswith(b) for a, b in zip(f[1:], _FIELDS)):
-            raise ParseError(f"pressure: {excerpt(line)}: expected "
-                             "'some|full avg10=N avg60=N avg300=N total=N'")
-        if f[0] in lines:
-            raise ParseError(f"pressure: {excerpt(line)}: a second {f[0]!r} line")
-        lines[f[0]] = PressureLine(
-            _avg(line, f[1][6:]), _avg(line, f[2][6:]), _avg(line, f[3][7:]),
-            uints("pressure", line, (f[4][6:],))[0],
-        )
-    if not lines:
+        if (len(f) != 5 or f[1][:6] != "avg10=" or f[2][:6] != "avg60=" or f[3][:7] != "avg300="
+                or f[4][:6] != "total="):
+            raise _bad(line)
+        total = f[4][6:]
+        if not (total.isascii() and total.isdigit()) or len(total) > 20:
+            raise _bad(line)
+        rec = PressureLine(_avg(line, f[1][6:]), _avg(line, f[2][6:]), _avg(line, f[3][7:]), int(total))
+        if f[0] == "some" and some is None:
+            some = rec
+        elif f[0] == "full" and full is None:
+            full = rec
+        else:
+            raise ParseError(f"pressure: {excerpt(line)}: "
+                             + ("a second line of its kind" if f[0] in ("some", "full") else "expected 'some' or 'full'"))
+    if some is None and full is None:
         raise ParseError("pressure: empty")
-    return Pressure(lines.get("some"), lines.get("full"))
+    return Pressure(some, full)

@@ -32,6 +32,7 @@ from typing import Callable, Optional
 import psutil
 
 from carbon_client.cgroupfs import Hierarchies, find_hierarchies, unit_dirs
+from carbon_client.config.procs import SELECTORS
 from carbon_client.logonce import LogOnce
 from carbon_client.metrics import Collector, Raw, Unavailable, counter, gauge
 from carbon_client.parsers import ParseError
@@ -49,20 +50,22 @@ _ACC = 3  # cpu_seconds, read_bytes, write_bytes
 class _Group:
     """One configured group: how it finds its members, and its growing sums."""
 
-    __slots__ = ("name", "how", "value", "acc", "pids", "match")
+    __slots__ = ("name", "how", "value", "acc", "pids", "rx", "uid")
 
     def __init__(self, spec) -> None:
         self.name = spec.name
-        self.how, self.value = next((k, getattr(spec, k)) for k in ("process", "cmdline", "user", "pidfile", "unit")
-                                    if getattr(spec, k) is not None)
+        self.how, self.value = next((k, getattr(spec, k)) for k in SELECTORS if getattr(spec, k) is not None)
         self.acc: list = [None] * _ACC
-        self.pids: set[int] = set()
-        self.match: Optional[Callable] = None
+        self.pids: set[int] = set()  # pidfile and unit: this cycle's
+        self.uid: Optional[int] = None  # user: resolved every cycle
+        self.rx = re.compile(self.value) if self.how == "cmdline" else None
+
+    def matches(self, name: Optional[str], cmdline: Optional[str], euid: Optional[int]) -> bool:
+        if self.how == "process":
+            return name == self.value
         if self.how == "cmdline":
-            rx = re.compile(self.value)
-            self.match = lambda p: rx.search(" ".join(p.cmdline())) is not None
-        elif self.how == "process":
-            self.match = lambda p: p.name() == self.value
+            return self.rx.search(cmdline) is not None
+        return euid is not None and euid == self.uid
 
 
 def _allowed(get: Callable[[], object]):
@@ -199,12 +202,14 @@ class Process(Collector):
         scanned = [g for g in self.groups if g.how not in ("pidfile", "unit")]
         for g in by_pid:
             g.pids = self._pidfile_pids(g) if g.how == "pidfile" else self._unit_pids(g)
-        uids = {}
         for g in scanned:
             if g.how == "user":
-                uids[g.name] = uid = self._uid(g.value)
-                if uid is None:
+                g.uid = self._uid(g.value)
+                if g.uid is None:
                     self._say(g, f"process group {g.name}: no user {g.value!r}")
+        # Each attribute the selectors need is read once per process, without oneshot()
+        # (which costs more than it saves for one read); members are measured inside one.
+        need = {g.how for g in scanned}
         candidates = set().union(*(g.pids for g in by_pid)) if by_pid else set()
         if scanned:
             candidates.update(psutil.pids())
@@ -215,17 +220,15 @@ class Process(Collector):
             if p is None:
                 continue
             try:
+                groups = [g for g in by_pid if pid in g.pids]
+                if scanned:
+                    name = p.name() if "process" in need else None
+                    cmdline = " ".join(p.cmdline()) if "cmdline" in need else None
+                    euid = p.uids().effective if "user" in need else None
+                    groups += [g for g in scanned if g.matches(name, cmdline, euid)]
+                if not groups:
+                    continue
                 with p.oneshot():
-                    groups = [g for g in by_pid if pid in g.pids]
-                    for g in scanned:
-                        if g.match is not None:
-                            hit = g.match(p)
-                        else:
-                            hit = uids[g.name] is not None and p.uids().effective == uids[g.name]
-                        if hit:
-                            groups.append(g)
-                    if not groups:
-                        continue
                     values = measure(p)
             except psutil.NoSuchProcess:  # exited (or a zombie) since it was listed
                 continue
