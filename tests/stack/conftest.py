@@ -2,12 +2,15 @@
 
 One session-scoped ``stack`` serves the dashboard and alert tests:
 
-- agent ``stackhost`` streams this machine's real /proc and /sys every second;
+- agent ``stackhost`` streams this machine's real /proc and /sys every second,
+  with process groups from a config file (itself by pidfile, the agents and
+  carbon-cache by command line, and one group that finds nothing);
 - agent ``nfs-fixture`` reads a /proc tree holding the captured
   net/rpc/nfs and net/rpc/nfsd files (tests/fixtures/procfs), whose counters
-  a thread keeps raising so rates are not all zero, and runs a stand-in
+  a thread keeps raising so rates are not all zero, runs a stand-in
   ``dmsetup`` (first on its PATH) that replays captured dm-writeboost status
-  lines with growing hit/miss counters for two devices;
+  lines with growing hit/miss counters for two devices, and reads a sys root
+  holding captured cgroup v2 trees (this host has no systemd services);
 - synthetic ``ghost-*`` hosts written straight into Carbon give each alert
   rule a case that must fire.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -194,6 +198,29 @@ def install_dmsetup(bindir: Path, state: Path) -> Path:
     return path
 
 
+# -- process groups and cgroups -------------------------------------------------------------
+
+PROCESS_GROUPS = """\
+process_groups:
+  - name: agent
+    pidfile: {pidfile}
+  - name: agents
+    cmdline: "-m carbon_client run"
+  - name: carbon
+    cmdline: "carbon-cache"
+  - name: absent
+    process: no-such-process
+"""
+
+
+def cgroup_tree(sys_root: Path) -> None:
+    """Captured cgroup v2 trees under ``sys_root``: Fedora's services and podman pod, and the
+    6.x capture (memory.max set, the cpu controller on) as ``system.slice/capture.service``."""
+    cg = sys_root / "fs" / "cgroup"
+    shutil.copytree(FIXTURES / "wave2/cgroup2-pcp-fedora/sys/fs/cgroup", cg)
+    shutil.copytree(FIXTURES / "wave2/cgroup2-telegraf-single", cg / "system.slice/capture.service")
+
+
 # -- synthetic hosts for the alert rules ---------------------------------------------------
 
 
@@ -213,6 +240,10 @@ def ghost_lines(now: int) -> list[str]:
             f"ghost-wb.writeboost.cache0.dirty_ratio 91 {ts}",
             f"ghost-nfs.nfs.rpc.calls 200 {ts}",
             f"ghost-nfs.nfs.rpc.retrans 9 {ts}",
+            f"ghost-procs.process.web.count 0 {ts}",
+            f"ghost-procs.process.db.count 3 {ts}",
+            f"ghost-cgroup.cgroup.web.memory_percent 95.5 {ts}",
+            f"ghost-cgroup.cgroup.db.memory_percent 40 {ts}",
         ]
     return lines
 
@@ -273,15 +304,23 @@ def stack(tmp_path_factory):
     proc_root = root / "proc"
     nfs = MovingNfs(proc_root)
     writeboost = collector_missing("writeboost") is None
-    collectors = [c for c in ("nfs", "nfsd", "writeboost") if collector_missing(c) is None]
+    collectors = [c for c in ("nfs", "nfsd", "writeboost", "cgroup") if collector_missing(c) is None]
     env = dict(os.environ)
     if writeboost:
         install_dmsetup(root / "bin", root / "dmsetup.calls")
         env["PATH"] = f"{root / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     sys_root = root / "sys"
     sys_root.mkdir()
+    if "cgroup" in collectors:
+        cgroup_tree(sys_root)
     carbon = f"--carbon=127.0.0.1:{cache.port}"
-    agents = [AgentProcess(["--interval=1", carbon, f"--hostname={MAIN_HOST}"], root / "agent-main.log")]
+    main_args = ["--interval=1", carbon, f"--hostname={MAIN_HOST}"]
+    pidfile = root / "agent.pid"
+    processes = collector_missing("process") is None
+    if processes:
+        (root / "agent.yaml").write_text(PROCESS_GROUPS.format(pidfile=pidfile))
+        main_args.append(f"--config={root / 'agent.yaml'}")
+    agents = [AgentProcess(main_args, root / "agent-main.log")]
     if collectors:
         agents.append(AgentProcess(
             ["--interval=1", carbon, f"--hostname={FIXTURE_HOST}", f"--proc-root={proc_root}",
@@ -295,8 +334,13 @@ def stack(tmp_path_factory):
         nfs.start()
         for a in agents:
             a.start()
+        pidfile.write_text(f"{agents[0].proc.pid}\n")
         web.start()
         sentinels = [f"{MAIN_HOST}.carbon_client.sent", f"{MAIN_HOST}.disk.total.busy_percent"]
+        if processes:
+            sentinels.append(f"{MAIN_HOST}.process.agent.cpu_percent")
+        if "cgroup" in collectors:
+            sentinels.append(f"{FIXTURE_HOST}.cgroup.capture.cpu_percent")
         if "nfs" in collectors:
             sentinels += [f"{FIXTURE_HOST}.nfs.rpc.calls", f"{FIXTURE_HOST}.nfsd.io.read_bytes"]
         if writeboost:

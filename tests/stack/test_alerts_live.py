@@ -125,3 +125,26 @@ def test_nfs_retransmissions(stack):
     hosts = by_host(evaluate(stack.web, RULES["cc-nfs-retrans"]))
     assert hosts["ghost-nfs"] is True, "9 of 200 calls retransmitted: 4.5 %"
     assert hosts[FIXTURE_HOST] is False, "the captured client never retransmitted"
+
+
+def test_process_group_empty(stack):
+    if why := collector_missing("process"):
+        pytest.skip(why)
+    firing = evaluate(stack.web, RULES["cc-process-group-empty"])
+    assert firing["ghost-procs.web"] is True
+    assert firing["ghost-procs.db"] is False
+    # The stack agent's own groups: one finds nothing, the others find the agents.
+    assert firing[f"{MAIN_HOST}.absent"] is True
+    assert firing[f"{MAIN_HOST}.agent"] is False and firing[f"{MAIN_HOST}.agents"] is False
+
+
+def test_cgroup_memory_limit(stack):
+    if why := collector_missing("cgroup"):
+        pytest.skip(why)
+    firing = evaluate(stack.web, RULES["cc-cgroup-memory-limit"])
+    assert firing["ghost-cgroup.web"] is True
+    assert firing["ghost-cgroup.db"] is False
+    # The 6.x capture: memory.current 13071106048 of memory.max 103079215104, 12.7 %;
+    # the Fedora services have no limit, so no memory_percent at all.
+    assert firing[f"{FIXTURE_HOST}.capture"] is False
+    assert not [n for n in firing if n.startswith(f"{FIXTURE_HOST}.") and n != f"{FIXTURE_HOST}.capture"]
