@@ -125,6 +125,14 @@ _V2_USAGE = _keyed("cpu.stat", (("usage_usec", "usage_usec", 1.0),))
 _V2_MEMORY_STAT = _keyed("memory.stat", (("anon", "anon", 1.0), ("file", "file", 1.0)))
 _V1_CPU = _keyed("cpu.stat", (("nr_throttled", "nr_throttled", 1.0), ("throttled_time", "throttled_usec", 1e-3)))
 _PRESSURE = tuple((f"{r}.pressure", _pressure(r)) for r in ("cpu", "memory", "io"))
+# One function per file, shared by every cgroup's plan.
+_MEMORY_CURRENT = _value(_AT["memory_current"], "memory.current")
+_MEMORY_MAX = _value(_AT["memory_max"], "memory.max")
+_PIDS = _value(_AT["pids"], "pids.current")
+_CPUACCT_USAGE = _value(_AT["usage_usec"], "cpuacct.usage", 1e-3)  # ns -> us
+_V1_USAGE = _value(_AT["memory_current"], "memory.usage_in_bytes")
+_BLKIO_BYTES = _blkio("rbytes", "blkio.throttle.io_service_bytes")
+_BLKIO_OPS = _blkio("rios", "blkio.throttle.io_serviced")
 
 
 class _Plan:
@@ -145,18 +153,18 @@ def plan_files(source, h: Hierarchies, rel: str) -> list[tuple[str, Fill]]:
         d = f"{h.v2}/{rel}"
         return [
             (f"{d}/cpu.stat", _V2_CPU),
-            (f"{d}/memory.current", _value(_AT["memory_current"], "memory.current")),
-            (f"{d}/memory.max", _value(_AT["memory_max"], "memory.max")),
+            (f"{d}/memory.current", _MEMORY_CURRENT),
+            (f"{d}/memory.max", _MEMORY_MAX),
             (f"{d}/memory.stat", _V2_MEMORY_STAT),
             (f"{d}/io.stat", _io_stat),
-            (f"{d}/pids.current", _value(_AT["pids"], "pids.current")),
+            (f"{d}/pids.current", _PIDS),
             *((f"{d}/{name}", fill) for name, fill in _PRESSURE),
         ]
     v1 = h.v1
     files: list[tuple[str, Fill]] = []
     cpuacct = v1.get("cpuacct")
     if cpuacct and source.sys_exists(f"{cpuacct}/{rel}"):
-        files.append((f"{cpuacct}/{rel}/cpuacct.usage", _value(_AT["usage_usec"], "cpuacct.usage", 1e-3)))
+        files.append((f"{cpuacct}/{rel}/cpuacct.usage", _CPUACCT_USAGE))
     elif h.v2:
         files.append((f"{h.v2}/{rel}/cpu.stat", _V2_USAGE))
     if "cpu" in v1:
@@ -164,18 +172,18 @@ def plan_files(source, h: Hierarchies, rel: str) -> list[tuple[str, Fill]]:
     if "memory" in v1:
         d = f"{v1['memory']}/{rel}"
         files += [
-            (f"{d}/memory.usage_in_bytes", _value(_AT["memory_current"], "memory.usage_in_bytes")),
+            (f"{d}/memory.usage_in_bytes", _V1_USAGE),
             (f"{d}/memory.limit_in_bytes", _v1_limit),
             (f"{d}/memory.stat", _v1_memory_stat),
         ]
     if "blkio" in v1:
         d = f"{v1['blkio']}/{rel}"
         files += [
-            (f"{d}/blkio.throttle.io_service_bytes", _blkio("rbytes", "blkio.throttle.io_service_bytes")),
-            (f"{d}/blkio.throttle.io_serviced", _blkio("rios", "blkio.throttle.io_serviced")),
+            (f"{d}/blkio.throttle.io_service_bytes", _BLKIO_BYTES),
+            (f"{d}/blkio.throttle.io_serviced", _BLKIO_OPS),
         ]
     if "pids" in v1:
-        files.append((f"{v1['pids']}/{rel}/pids.current", _value(_AT["pids"], "pids.current")))
+        files.append((f"{v1['pids']}/{rel}/pids.current", _PIDS))
     if h.v2:
         files += [(f"{h.v2}/{rel}/{name}", fill) for name, fill in _PRESSURE]
     return files
