@@ -280,7 +280,7 @@ class Cgroup(Collector):
         retry = self._reads % RESCAN == 0
         read_sys = self.source.read_sys
         out: dict[Optional[str], tuple] = {}
-        bad: list[str] = []
+        bad: list = []  # the complaints of this cycle (file paths, name clashes)
         # Services keep their names; a container named like one is sent under its id.
         for rel in sorted(plans, key=lambda r: (plans[r].kind != SERVICE, r)):
             plan = plans[rel]

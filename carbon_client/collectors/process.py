@@ -1,10 +1,13 @@
 """Process groups from the config (`process_groups`): count, CPU, memory, I/O, files, threads.
 
 Members are found every cycle: by the process name, a regex on the command
-line or the effective user (one pass over every process), or by a pidfile
-or a systemd unit's cgroups (only those processes). psutil reads each member
-(one ``oneshot()`` per process, so /proc/<pid>/stat and status are read
-once); it reads the proc root given to the agent (``psutil.PROCFS_PATH``).
+line or the effective user (one pass over every process, reading each
+attribute the selectors need once), or by a pidfile or a systemd unit's
+cgroups (only those processes). psutil reads each member inside one
+``oneshot()`` (stat and status read once), under the proc root given to the
+agent (``psutil.PROCFS_PATH``, a module global: one proc root per process).
+psutil's Process objects are kept while their PID is listed, so a process's
+start time is read once.
 
 CPU seconds and I/O bytes are summed into one counter per group that only
 ever grows: each member adds what it used since the last cycle, and a new
