@@ -55,7 +55,8 @@ docs: venv
 
 # As root: the agent in its own venv under /opt/carbon-client (the unit's
 # ExecStart), the hardened unit, and the example config unless one exists.
-# WRITEBOOST=1 adds the dmsetup drop-in. DESTDIR stages into a directory.
+# WRITEBOOST=1 adds the dmsetup drop-in, PROCESSES=1 the one that lets process
+# groups see every process. DESTDIR stages into a directory.
 # See docs/OPERATIONS.md.
 install-service:
 	test -x $(DESTDIR)/opt/carbon-client/bin/python || $(PYTHON) -m venv $(DESTDIR)/opt/carbon-client
@@ -65,6 +66,8 @@ install-service:
 	  install -D -m 0644 $(EXAMPLE_CONFIG) $(DESTDIR)/etc/carbon-client/carbon-client.yaml
 	if [ "$(WRITEBOOST)" = 1 ]; then install -D -m 0644 deploy/systemd/carbon-client.service.d/writeboost.conf \
 	  $(DESTDIR)/etc/systemd/system/carbon-client.service.d/writeboost.conf; fi
+	if [ "$(PROCESSES)" = 1 ]; then install -D -m 0644 deploy/systemd/carbon-client.service.d/processes.conf \
+	  $(DESTDIR)/etc/systemd/system/carbon-client.service.d/processes.conf; fi
 	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload && \
 	  echo "installed; start it with: systemctl enable --now carbon-client"; fi
 

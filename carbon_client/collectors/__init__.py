@@ -3,29 +3,30 @@ sent) and the list an agent runs."""
 
 from __future__ import annotations
 
+from carbon_client import plugins
 from carbon_client.collectors.basic import Cpu, Load, Memory, Paging, Swap, System
+from carbon_client.collectors.cgroup import Cgroup
 from carbon_client.collectors.devices import Disk, Net
 from carbon_client.collectors.fs import Filesystems
 from carbon_client.collectors.nfs import Nfs, Nfsd
+from carbon_client.collectors.process import Process
 from carbon_client.collectors.writeboost import Writeboost
 from carbon_client.metrics import Collector
 
 REGISTRY: dict[str, type[Collector]] = {
-    c.name: c for c in (Load, Cpu, System, Memory, Swap, Paging, Disk, Net, Filesystems, Nfs, Nfsd, Writeboost)
+    c.name: c for c in (Load, Cpu, System, Memory, Swap, Paging, Disk, Net, Filesystems, Nfs, Nfsd, Writeboost,
+                        Process, Cgroup)
 }
 
 
 def plugin_names() -> list[str]:
     """The names of the collectors other packages install (entry points, not loaded)."""
-    from carbon_client.plugins import entry_points
-
-    return [ep.name for ep in entry_points()]
+    return [ep.name for ep in plugins.entry_points()]
 
 
 def make_collectors(source, config) -> list[Collector]:
     """The collectors ``config`` asks for: the built-in ones and plugins it names
     (``collectors``; default: every one), then its exec collectors and probes."""
-    from carbon_client import plugins
     from carbon_client.collectors.exec import Exec
     from carbon_client.collectors.probes import Probe
 

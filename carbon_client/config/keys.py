@@ -17,6 +17,7 @@ from carbon_client.config.errors import QUOTE_MAX, ConfigError, flag_name, item,
 from carbon_client.config.extensions import (
     ExecSpec, Filter, ProbeSpec, exec_record, filter_record, glob, probe_record,
 )
+from carbon_client.config.procs import ProcessGroup, cgroup_names, process_groups
 from carbon_client.config.schema import check_mapping, checks_of, setting
 from carbon_client.config.values import (
     boolean, choice, duration, each, mapping, name, number, optional, string, text,
@@ -96,6 +97,11 @@ class Config:
     filters: Mapping[str, Filter] = setting(check=mapping(name, filter_record), default_factory=dict)
     exec: tuple[ExecSpec, ...] = setting((), each(exec_record))
     probes: tuple[ProbeSpec, ...] = setting((), each(probe_record))
+    # -- process and cgroup groups (host.process.<group>.*, host.cgroup.<name>.*): config/procs.py
+    process_groups: Optional[tuple[ProcessGroup, ...]] = setting(None, optional(process_groups))
+    cgroup_include: Optional[tuple[str, ...]] = setting(None, each(name, at_least=1, commas=True))
+    cgroup_exclude: Optional[tuple[str, ...]] = setting(None, each(name, at_least=1, commas=True))
+    cgroup_names: Optional[tuple[tuple[str, str], ...]] = setting(None, optional(cgroup_names))
 
 
 VALIDATORS = checks_of(Config)

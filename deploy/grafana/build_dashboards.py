@@ -438,6 +438,56 @@ def probes() -> list[dict]:
     ]
 
 
+def containers_services() -> list[dict]:
+    c = f"{BASE}.cgroup.$cgroup"
+    return [
+        row("CPU"),
+        timeseries("CPU", [alias(f"{c}.cpu_percent", -2)], "percent",
+                   "CPU time of each service or container, percent of one core (200 = two cores busy)."),
+        timeseries("Throttled periods", [alias(f"{c}.throttled_periods", -2)], "cps",
+                   "Enforcement periods per second in which cpu.max (v1 cpu.cfs_quota_us) held the cgroup back."),
+        timeseries("Throttled time", [alias(f"{c}.throttled_time", -2)], "suffix:ms/s",
+                   "Time its tasks waited for the next period, summed over CPUs, per second.", w=24),
+        row("Memory"),
+        timeseries("Memory in use", [alias(f"{c}.memory_current", -2)], "bytes",
+                   "memory.current (v1 memory.usage_in_bytes): anonymous memory, page cache and kernel memory."),
+        timeseries("Memory used of the limit", [alias(f"{c}.memory_percent", -2)], "percent",
+                   "memory_current / memory_max: cgroups without a limit are not shown.", max=100),
+        timeseries("Anonymous memory and page cache", [alias(f"{c}.{{memory_anon,memory_file}}", -2, -1)],
+                   "bytes", "memory.stat anon and file (v1 total_rss and total_cache)."),
+        timeseries("Memory limit", [alias(f"{c}.memory_max", -2)], "bytes",
+                   "memory.max (v1 memory.limit_in_bytes); unlimited cgroups send none."),
+        row("I/O and tasks"),
+        timeseries("I/O throughput", [alias(f"{c}.{{io_read_bytes,io_write_bytes}}", -2, -1)], "Bps",
+                   "Bytes read from and written to block devices (io.stat; v1 blkio throttle files)."),
+        timeseries("I/O operations", [alias(f"{c}.{{io_reads,io_writes}}", -2, -1)], "iops"),
+        timeseries("Tasks", [alias(f"{c}.pids", -2)], "short", "Processes and threads (pids.current).", w=24),
+        row("Pressure"),
+        timeseries("Pressure, 10 s average", [alias(f"{c}.pressure_*_avg10", -2, -1)], "percent",
+                   "Share of time some (or, for full, every non-idle) task of the cgroup stalled on CPU, "
+                   "memory or I/O, as the kernel averages it over 10 s.", max=100),
+        timeseries("Stall time", [alias(f"{c}.pressure_*_stall", -2, -1)], "percent",
+                   "Share of the interval spent stalled, from the pressure files' total.", max=100),
+    ]
+
+
+def process_groups() -> list[dict]:
+    g = f"{BASE}.process.$group"
+    return [
+        row("Process groups"),
+        timeseries("Processes", [alias(f"{g}.count", -2)], "short",
+                   "Processes in each group now; 0 when none runs.", w=8),
+        timeseries("CPU", [alias(f"{g}.cpu_percent", -2)], "percent",
+                   "CPU time of the group's processes, percent of one core.", w=16),
+        timeseries("Resident memory", [alias(f"{g}.rss_bytes", -2)], "bytes",
+                   "RSS summed over the group (shared pages counted once per process)."),
+        timeseries("Disk I/O", [alias(f"{g}.{{read_bytes,write_bytes}}", -2, -1)], "Bps",
+                   "Bytes the processes made the block layer read and write (/proc/<pid>/io)."),
+        timeseries("Open files", [alias(f"{g}.fds", -2)], "short", "Open file descriptors."),
+        timeseries("Threads", [alias(f"{g}.threads", -2)], "short"),
+    ]
+
+
 DASHBOARDS = [
     # uid, file, title, group of the host variable, instance variables, panels, description
     ("cc-host", "host-overview", "carbon-client / Host overview", "carbon_client", [], host_overview,
@@ -456,6 +506,12 @@ DASHBOARDS = [
      "The agent itself: delivery to Carbon, its own cost, and each collector."),
     ("cc-probes", "probes", "carbon-client / Probes", "probe",
      [("probe", "Probe", "probe", False)], probes, "HTTP, TCP and TLS probes (`probes` in the config)."),
+    ("cc-cgroups", "cgroups", "carbon-client / Containers and services", "cgroup",
+     [("cgroup", "Service or container", "cgroup", False)], containers_services,
+     "systemd services and containers from their cgroups: CPU, throttling, memory, I/O, tasks, pressure."),
+    ("cc-process-groups", "process-groups", "carbon-client / Processes", "process",
+     [("group", "Process group", "process", False)], process_groups,
+     "The process groups configured in process_groups: processes, CPU, memory, I/O, files, threads."),
 ]
 
 

@@ -2,12 +2,15 @@
 
 One session-scoped ``stack`` serves the dashboard and alert tests:
 
-- agent ``stackhost`` streams this machine's real /proc and /sys every second;
+- agent ``stackhost`` streams this machine's real /proc and /sys every second,
+  with process groups from a config file (itself by pidfile, the agents and
+  carbon-cache by command line, and one group that finds nothing);
 - agent ``nfs-fixture`` reads a /proc tree holding the captured
   net/rpc/nfs and net/rpc/nfsd files (tests/fixtures/procfs), whose counters
-  a thread keeps raising so rates are not all zero, and runs a stand-in
+  a thread keeps raising so rates are not all zero, runs a stand-in
   ``dmsetup`` (first on its PATH) that replays captured dm-writeboost status
-  lines with growing hit/miss counters for two devices;
+  lines with growing hit/miss counters for two devices, and reads a sys root
+  holding captured cgroup v2 trees (this host has no systemd services);
 - synthetic ``ghost-*`` hosts written straight into Carbon give each alert
   rule a case that must fire.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -195,6 +199,29 @@ def install_dmsetup(bindir: Path, state: Path) -> Path:
     return path
 
 
+# -- process groups and cgroups -------------------------------------------------------------
+
+PROCESS_GROUPS = """\
+process_groups:
+  - name: agent
+    pidfile: {pidfile}
+  - name: agents
+    cmdline: "-m carbon_client run"
+  - name: carbon
+    cmdline: "carbon-cache"
+  - name: absent
+    process: no-such-process
+"""
+
+
+def cgroup_tree(sys_root: Path) -> None:
+    """Captured cgroup v2 trees under ``sys_root``: Fedora's services and podman pod, and the
+    6.x capture (memory.max set, the cpu controller on) as ``system.slice/capture.service``."""
+    cg = sys_root / "fs" / "cgroup"
+    shutil.copytree(FIXTURES / "wave2/cgroup2-pcp-fedora/sys/fs/cgroup", cg)
+    shutil.copytree(FIXTURES / "wave2/cgroup2-telegraf-single", cg / "system.slice/capture.service")
+
+
 # -- synthetic hosts for the alert rules ---------------------------------------------------
 
 
@@ -218,6 +245,10 @@ def ghost_lines(now: int) -> list[str]:
             f"ghost-probe.probe.web.status 503 {ts}",
             f"ghost-cert.probe.site.up 1 {ts}",
             f"ghost-cert.probe.site.cert_days_left 5.5 {ts}",
+            f"ghost-procs.process.web.count 0 {ts}",
+            f"ghost-procs.process.db.count 3 {ts}",
+            f"ghost-cgroup.cgroup.web.memory_percent 95.5 {ts}",
+            f"ghost-cgroup.cgroup.db.memory_percent 40 {ts}",
         ]
     return lines
 
@@ -278,23 +309,29 @@ def stack(tmp_path_factory):
     proc_root = root / "proc"
     nfs = MovingNfs(proc_root)
     writeboost = collector_missing("writeboost") is None
-    collectors = [c for c in ("nfs", "nfsd", "writeboost") if collector_missing(c) is None]
+    collectors = [c for c in ("nfs", "nfsd", "writeboost", "cgroup") if collector_missing(c) is None]
     env = dict(os.environ)
     if writeboost:
         install_dmsetup(root / "bin", root / "dmsetup.calls")
         env["PATH"] = f"{root / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     sys_root = root / "sys"
     sys_root.mkdir()
+    if "cgroup" in collectors:
+        cgroup_tree(sys_root)
     carbon = f"--carbon=127.0.0.1:{cache.port}"
     web = GraphiteWeb(root / "web", [cache.whisper_dir], [f"127.0.0.1:{cache.query_port}"])
     tls = TlsServer(root, 200)
-    # Probes of the stack's own services: graphite-web (http), carbon-cache (tcp), a TLS server.
+    pidfile = root / "agent.pid"
+    processes = collector_missing("process") is None
+    # Probes of the stack's own services: graphite-web (http), carbon-cache (tcp), a TLS server;
+    # process groups: the agent itself, the agents, carbon-cache, and one that finds nothing.
     main_config = root / "main.yaml"
     main_config.write_text(
         "probes:\n"
         f"  - {{name: graphite, http: '{web.url}/'}}\n"
         f"  - {{name: carbon, tcp: '127.0.0.1:{cache.port}'}}\n"
-        f"  - {{name: tls, tls: '127.0.0.1:{tls.port}', verify: false}}\n")
+        f"  - {{name: tls, tls: '127.0.0.1:{tls.port}', verify: false}}\n"
+        + (PROCESS_GROUPS.format(pidfile=pidfile) if processes else ""))
     agents = [AgentProcess(["--interval=1", carbon, f"--hostname={MAIN_HOST}", f"--config={main_config}"],
                            root / "agent-main.log")]
     if collectors:
@@ -309,9 +346,14 @@ def stack(tmp_path_factory):
         nfs.start()
         for a in agents:
             a.start()
+        pidfile.write_text(f"{agents[0].proc.pid}\n")
         web.start()
         sentinels = [f"{MAIN_HOST}.carbon_client.sent", f"{MAIN_HOST}.disk.total.busy_percent",
                      f"{MAIN_HOST}.probe.graphite.response_ms", f"{MAIN_HOST}.probe.tls.cert_days_left"]
+        if processes:
+            sentinels.append(f"{MAIN_HOST}.process.agent.cpu_percent")
+        if "cgroup" in collectors:
+            sentinels.append(f"{FIXTURE_HOST}.cgroup.capture.cpu_percent")
         if "nfs" in collectors:
             sentinels += [f"{FIXTURE_HOST}.nfs.rpc.calls", f"{FIXTURE_HOST}.nfsd.io.read_bytes"]
         if writeboost:

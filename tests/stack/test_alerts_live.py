@@ -138,3 +138,26 @@ def test_certificate_expiring(stack):
     firing = evaluate(stack.web, RULES["cc-cert-expiring"])
     assert firing["ghost-cert.site"] is True
     assert firing[f"{MAIN_HOST}.tls"] is False, "the stack's TLS server has 200 days left"
+
+
+def test_process_group_empty(stack):
+    if why := collector_missing("process"):
+        pytest.skip(why)
+    firing = evaluate(stack.web, RULES["cc-process-group-empty"])
+    assert firing["ghost-procs.web"] is True
+    assert firing["ghost-procs.db"] is False
+    # The stack agent's own groups: one finds nothing, the others find the agents.
+    assert firing[f"{MAIN_HOST}.absent"] is True
+    assert firing[f"{MAIN_HOST}.agent"] is False and firing[f"{MAIN_HOST}.agents"] is False
+
+
+def test_cgroup_memory_limit(stack):
+    if why := collector_missing("cgroup"):
+        pytest.skip(why)
+    firing = evaluate(stack.web, RULES["cc-cgroup-memory-limit"])
+    assert firing["ghost-cgroup.web"] is True
+    assert firing["ghost-cgroup.db"] is False
+    # The 6.x capture: memory.current 13071106048 of memory.max 103079215104, 12.7 %;
+    # the Fedora services have no limit, so no memory_percent at all.
+    assert firing[f"{FIXTURE_HOST}.capture"] is False
+    assert not [n for n in firing if n.startswith(f"{FIXTURE_HOST}.") and n != f"{FIXTURE_HOST}.capture"]

@@ -25,6 +25,8 @@ HOST = {
     "nfs-client": (FIXTURE_HOST, "nfs"),
     "nfs-server": (FIXTURE_HOST, "nfs"),
     "writeboost": (FIXTURE_HOST, "writeboost"),
+    "cgroups": (FIXTURE_HOST, "cgroup"),
+    "process-groups": (MAIN_HOST, "process"),
 }
 
 pytestmark = pytest.mark.integration
@@ -54,6 +56,12 @@ def test_variables_list_the_agents(stack, name):
     if name == "writeboost":
         # dm names are sanitized like every component: wb.sample -> wb_sample.
         assert set(options["dev"]) == {"wb_sample", "mylv"}
+    if name == "cgroups":
+        # the captured trees: Fedora's services and podman pod, the 6.x capture as capture.service
+        assert set(options["cgroup"]) == {"NetworkManager", "chronyd", "crond", "redis", "sshd", "capture",
+                                          "9d30caebefaa"}
+    if name == "process-groups":
+        assert set(options["group"]) == {"agent", "agents", "carbon", "absent"}
 
 
 @pytest.mark.parametrize("name", sorted(DASHBOARDS))
@@ -92,5 +100,8 @@ def test_every_metric_sent_is_on_a_dashboard(stack):
         assert {"nfs", "nfsd"} <= groups
     if stack.writeboost:
         assert "writeboost" in groups
+    for group in ("cgroup", "process"):
+        if not collector_missing(group):
+            assert group in groups
     unread = [m for m in sent if not any(p.match(m) for p in patterns)]
     assert not unread, f"{len(unread)} of {len(sent)} series on no dashboard: {unread[:40]}"

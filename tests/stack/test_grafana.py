@@ -22,9 +22,12 @@ EXPECTED = {
     "cc-writeboost": "writeboost",
     "cc-agent": "agent-health",
     "cc-probes": "probes",
+    "cc-cgroups": "cgroups",
+    "cc-process-groups": "process-groups",
 }
 # Per-device dashboards and the variable their panels iterate over.
-INSTANCE_VARS = {"disks": "disk", "network": "nic", "writeboost": "dev", "probes": "probe"}
+INSTANCE_VARS = {"disks": "disk", "network": "nic", "writeboost": "dev", "probes": "probe", "cgroups": "cgroup",
+                 "process-groups": "group"}
 # Grafana unit ids used (packages/grafana-data/src/valueFormats/categories.ts), plus custom suffix units.
 UNITS = {"none", "short", "percent", "bytes", "Bps", "pps", "iops", "ops", "cps", "ms", "d"}
 DASHBOARDS = dashboards()
@@ -142,7 +145,8 @@ def test_dashboard_provider():
 
 ALERT_UIDS = {
     "cc-host-silent", "cc-disk-busy", "cc-fs-full", "cc-writeboost-dirty", "cc-nfs-retrans",
-    "cc-agent-dropping", "cc-probe-down", "cc-cert-expiring",
+    "cc-agent-dropping", "cc-probe-down", "cc-cert-expiring", "cc-process-group-empty",
+    "cc-cgroup-memory-limit",
 }
 REDUCERS = {"last", "mean", "min", "max", "sum", "count", "median"}
 EVALUATORS = {"gt": 1, "lt": 1, "within_range": 2, "outside_range": 2}

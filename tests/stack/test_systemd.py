@@ -21,6 +21,7 @@ from tests.line_server import LineServer
 SYSTEMD = ROOT / "deploy" / "systemd"
 UNIT = SYSTEMD / "carbon-client.service"
 DROPIN = SYSTEMD / "carbon-client.service.d" / "writeboost.conf"
+PROCESSES_DROPIN = SYSTEMD / "carbon-client.service.d" / "processes.conf"
 INSTALLED_BIN = "/opt/carbon-client/bin/carbon-client"
 MAX_EXPOSURE = 2.5
 
@@ -86,27 +87,40 @@ def test_writeboost_dropin_grants_only_what_dmsetup_needs():
     assert one(d, "Service.PrivateDevices") == "no"
     assert one(d, "Service.PrivateUsers") == "no", "CAP_SYS_ADMIN must count in the host's user namespace"
     # Not part of the default install.
-    unit_dir_dropins = [p for p in (SYSTEMD / "carbon-client.service.d").iterdir()]
-    assert unit_dir_dropins == [DROPIN]
+    unit_dir_dropins = sorted(p for p in (SYSTEMD / "carbon-client.service.d").iterdir())
+    assert unit_dir_dropins == sorted([DROPIN, PROCESSES_DROPIN])
 
 
-def staged_unit(tmp_path: Path, dropin: bool) -> Path:
-    """The unit with ExecStart pointing at an agent that exists here (systemd-analyze checks it)."""
+def test_processes_dropin_grants_only_what_reading_other_processes_needs():
+    d = directives(PROCESSES_DROPIN)
+    assert one(d, "Service.ProtectProc") == "default", "every process visible in /proc"
+    assert one(d, "Service.PrivateUsers") == "no", "CAP_SYS_PTRACE must count in the host's user namespace"
+    assert one(d, "Service.CapabilityBoundingSet") == "CAP_SYS_PTRACE"
+    assert one(d, "Service.AmbientCapabilities") == "CAP_SYS_PTRACE"
+    assert set(d) == {"Service.ProtectProc", "Service.PrivateUsers", "Service.CapabilityBoundingSet",
+                      "Service.AmbientCapabilities"}
+
+
+def staged_unit(tmp_path: Path, dropin: bool, *more: Path) -> Path:
+    """The unit with ExecStart pointing at an agent that exists here (systemd-analyze checks it),
+    with the writeboost drop-in when ``dropin``, and the drop-ins ``more``."""
     exe = shutil.which("carbon-client", path=os.path.dirname(sys.executable)) or shutil.which("carbon-client")
     assert exe, "the carbon-client console script is installed in the test environment"
     tmp_path.mkdir(parents=True, exist_ok=True)
     unit = tmp_path / UNIT.name
     unit.write_text(UNIT.read_text().replace(INSTALLED_BIN, exe))
-    if dropin:
-        (tmp_path / "carbon-client.service.d").mkdir()
-        shutil.copy(DROPIN, tmp_path / "carbon-client.service.d" / DROPIN.name)
+    for d in ([DROPIN] if dropin else []) + list(more):
+        (tmp_path / "carbon-client.service.d").mkdir(exist_ok=True)
+        shutil.copy(d, tmp_path / "carbon-client.service.d" / d.name)
     return unit
 
 
-@pytest.mark.parametrize("dropin", [False, True], ids=["default", "writeboost"])
-def test_systemd_analyze_verify(tmp_path, dropin):
+@pytest.mark.parametrize("dropin,more", [(False, ()), (True, ()), (False, (PROCESSES_DROPIN,)),
+                                         (True, (PROCESSES_DROPIN,))],
+                         ids=["default", "writeboost", "processes", "both"])
+def test_systemd_analyze_verify(tmp_path, dropin, more):
     tool = require_command("systemd-analyze", "systemd")
-    unit = staged_unit(tmp_path, dropin)
+    unit = staged_unit(tmp_path, dropin, *more)
     res = subprocess.run([tool, "verify", str(unit)], capture_output=True, text=True, timeout=60)
     complaints = [line for line in (res.stdout + res.stderr).splitlines() if "carbon-client" in line]
     assert res.returncode == 0 and not complaints, res.stdout + res.stderr
@@ -128,6 +142,9 @@ def test_security_exposure(tmp_path):
     with_dropin, report = exposure(tool, staged_unit(tmp_path / "wb", dropin=True))
     assert score < with_dropin <= MAX_EXPOSURE, report
     assert re.search(r"✗ CapabilityBoundingSet=~CAP_SYS_ADMIN", report)
+    with_processes, report = exposure(tool, staged_unit(tmp_path / "procs", False, PROCESSES_DROPIN))
+    assert score < with_processes <= MAX_EXPOSURE, report
+    assert re.search(r"✗ CapabilityBoundingSet=~CAP_SYS_PTRACE", report)
 
 
 @pytest.fixture
@@ -162,6 +179,10 @@ def test_make_install_service(staged_root):
     assert config.read_text() == "interval: 30\n"
     dropin = staged_root / "etc/systemd/system/carbon-client.service.d/writeboost.conf"
     assert dropin.read_text() == DROPIN.read_text()
+    assert not (dropin.parent / "processes.conf").exists()
+    res = make_install(staged_root, "PROCESSES=1")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert (dropin.parent / "processes.conf").read_text() == PROCESSES_DROPIN.read_text()
 
 
 def seconds(value: str) -> float:
