@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 from ._common import OnError, ParseError, excerpt, report, uints
 
@@ -138,14 +138,41 @@ def _transport(line: str, f: list[str]) -> Transport:
     return Transport(proto, _signed(line, f[2:]))
 
 
-def _ops(lines: list[str], at: int, width: Optional[int]) -> tuple[list[str], int, list[str]]:
-    """The per-op lines from ``lines[at]`` to the blank line that ends the block:
-    names, numbers per op, and the numbers as text."""
+def _table(rest: str, width: Optional[int]) -> tuple[tuple[str, ...], int, tuple[int, ...]]:
+    """The per-op table: ``rest`` is the block after ``per-op statistics``; it ends at a blank line.
+
+    Every well-formed table is read in one split: names at every (width + 1)-th
+    token, each ending in ``:``, one per line, and digits everywhere else.
+    Anything else is read line by line, which names the bad line.
+    """
+    end = rest.find("\n\n")
+    table = (rest[:end] if end >= 0 else rest).rstrip()
+    if width is not None:
+        tokens = table.split()
+        step = width + 1
+        names = tokens[0::step]
+        del tokens[0::step]
+        joined = "".join(names)
+        bare = joined[:-1].split(":")
+        digits = "".join(tokens)
+        if (len(tokens) == len(names) * width and table.count("\n") == len(names) == len(bare)
+                and all(n[-1] == ":" for n in names) and "" not in bare
+                and joined.isascii() and joined.replace(":", "").replace("_", "").isalnum()
+                and digits.isascii() and digits.isdigit()
+                and len(set(joined.lower().split(":"))) == len(names) + 1):
+            try:
+                return tuple(bare), width, tuple(map(int, tokens))
+            except ValueError:
+                pass  # a number over the str_digits limit: named below
+    return _lines(rest.split("\n")[1:], width)
+
+
+def _lines(lines: list[str], width: Optional[int]) -> tuple[tuple[str, ...], int, tuple[int, ...]]:
+    """The per-op table line by line, up to the blank line that ends the block."""
     names: list[str] = []
     seen: set[str] = set()
-    numbers: list[str] = []
-    for i in range(at, len(lines)):
-        line = lines[i]
+    numbers: list[int] = []
+    for line in lines:
         f = line.split()
         if not f:
             break
@@ -161,29 +188,12 @@ def _ops(lines: list[str], at: int, width: Optional[int]) -> tuple[list[str], in
             raise ParseError(f"mountstats: {excerpt(line)}: {name} listed twice")
         seen.add(low)
         names.append(name)
-        numbers += f[1:]
-    return names, width or OP_WIDTH["1.1"], numbers
+        numbers += uints("mountstats", line, f[1:])
+    return tuple(names), width or OP_WIDTH["1.1"], tuple(numbers)
 
 
-def _numbers(lines: list[str], at: int, numbers: list[str]) -> tuple[int, ...]:
-    """``numbers`` as ints in one pass; when one is bad, line by line so the error names its line."""
-    joined = "".join(numbers)
-    if joined.isascii() and joined.isdigit():
-        try:
-            return tuple(map(int, numbers))
-        except ValueError:
-            pass  # a number over the str_digits limit
-    out: list[int] = []
-    for line in lines[at:]:
-        f = line.split()
-        if not f:
-            break
-        out += uints("mountstats", line, f[1:])
-    return tuple(out)
-
-
-def _mount(head: str, body: str) -> Optional[NfsMount]:
-    """One block: None when it is not an NFS mount's."""
+def _mount(head: str, body: str, keep: Optional[Callable[[str], bool]]) -> Optional[NfsMount]:
+    """One block: None when it is not an NFS mount's, or ``keep`` refuses its mount point."""
     h = head.split()
     if len(h) != 9 or h[0] != "device" or h[2:4] != ["mounted", "on"] or h[5:7] != ["with", "fstype"] \
             or not h[8].startswith("statvers="):
@@ -191,15 +201,21 @@ def _mount(head: str, body: str) -> Optional[NfsMount]:
                          "TYPE statvers=V'")
     if h[7] not in NFS_TYPES:
         return None
-    lines = body.split("\n")
+    mountpoint = _unescape(h[4])
+    if keep is not None and not keep(mountpoint):
+        return None
+    before, found, rest = body.partition("per-op statistics")
+    lines = before.split("\n")
+    # the block's lines, up to the per-op header on a line of its own
+    if not found or lines[-1].strip() or rest.split("\n", 1)[0].strip() \
+            or any(not line.strip() for line in lines[:-1]):
+        raise ParseError(f"mountstats: {excerpt(head)}: no per-op statistics")
     age: Optional[int] = None
     events = byte_counts = None
     rpc: Optional[tuple[str, int, int]] = None
     transports: list[Transport] = []
-    for i, line in enumerate(lines):
+    for line in lines[:-1]:
         f = line.split()
-        if not f:
-            break
         key = f[0]
         if key == "age:":
             # one capture appends "(time, in seconds, since the NFS is mounted)"
@@ -220,23 +236,21 @@ def _mount(head: str, body: str) -> Optional[NfsMount]:
                 raise ParseError(f"mountstats: {excerpt(line)}: expected 'RPC iostats version: V  p/v: P/V'")
             program, version = uints("mountstats", line, pv)
             rpc = (f[3], program, version)
-        elif key == "per-op":
-            missing = [what for what, v in (("age:", age), ("events:", events), ("bytes:", byte_counts),
-                                            ("RPC iostats version:", rpc)) if v is None]
-            if missing:
-                raise ParseError(f"mountstats: {excerpt(head)}: no {', '.join(missing)} line before per-op")
-            assert rpc is not None and age is not None and events is not None and byte_counts is not None
-            names, width, numbers = _ops(lines, i + 1, OP_WIDTH.get(rpc[0]))
-            return NfsMount(
-                _unescape(h[1]), _unescape(h[4]), h[7], h[8][len("statvers="):], age, events, byte_counts,
-                rpc[0], rpc[1], rpc[2], tuple(transports), tuple(names), width,
-                _numbers(lines, i + 1, numbers),
-            )
-    raise ParseError(f"mountstats: {excerpt(head)}: no per-op statistics")
+    if age is None or events is None or byte_counts is None or rpc is None:
+        missing = [what for what, v in (("age:", age), ("events:", events), ("bytes:", byte_counts),
+                                        ("RPC iostats version:", rpc)) if v is None]
+        raise ParseError(f"mountstats: {excerpt(head)}: no {', '.join(missing)} line before per-op")
+    names, width, stats = _table(rest, OP_WIDTH.get(rpc[0]))
+    return NfsMount(
+        _unescape(h[1]), mountpoint, h[7], h[8][len("statvers="):], age, events, byte_counts,
+        rpc[0], rpc[1], rpc[2], tuple(transports), names, width, stats,
+    )
 
 
-def parse_mountstats(text: str, on_error: OnError = None) -> list[NfsMount]:
-    """The NFS mounts of /proc/self/mountstats, in mount order."""
+def parse_mountstats(text: str, on_error: OnError = None,
+                     keep: Optional[Callable[[str], bool]] = None) -> list[NfsMount]:
+    """The NFS mounts of /proc/self/mountstats, in mount order; with ``keep``, only those
+    whose mount point it accepts (the others' blocks are not read)."""
     out: list[NfsMount] = []
     blocks = text.split("\ndevice ")
     first = blocks[0]
@@ -252,7 +266,7 @@ def parse_mountstats(text: str, on_error: OnError = None) -> list[NfsMount]:
         if " statvers=" not in head:
             continue  # not an NFS mount
         try:
-            m = _mount("device " + head, body)
+            m = _mount("device " + head, body, keep)
         except ParseError as err:
             report(on_error, err)
             continue

@@ -24,12 +24,15 @@ from __future__ import annotations
 import inspect
 import logging
 import types
-from operator import itemgetter
+from itertools import chain
+from operator import itemgetter, sub
 from typing import Callable, NamedTuple, Optional
 
 from carbon_client.collectors.devices import Selector
 from carbon_client.logonce import BadLines
-from carbon_client.metrics import COUNTER, DERIVED, Collector, Metric, Raw, Schema, Unavailable, counter, derived, gauge
+from carbon_client.metrics import (
+    COUNTER, DERIVED, Collector, Metric, Raw, Schema, Unavailable, counter, derived, gauge,
+)
 from carbon_client.naming import mount_component
 from carbon_client.parsers.mountstats import BYTES, EVENTS, XPRT_FIELDS, NfsMount, parse_mountstats
 
@@ -50,20 +53,13 @@ def _per_call(total, calls):
     return total / calls if calls > 0 else None
 
 
-def _retrans(ntrans, calls):
-    """Transmissions beyond the first of each call (ntrans - ops can dip below 0: RHEL 6 READ)."""
-    return max(0.0, ntrans - calls)
-
-
 # -- mount-wide ---------------------------------------------------------------------
 
 _MOUNT = (
     gauge("age", "s", "seconds since the mount"),
     counter("ops", "1/s", "RPC calls of every procedure of this mount (nfsiostat's op/s counts the "
                           "transport's sends, shared by the mounts of one server)"),
-    counter("ntrans", "1/s", "transmissions", send=False, total=False),
-    derived("retrans", "1/s", "retransmissions: transmissions beyond the first of each call",
-            _named(_retrans, "ntrans", "ops")),
+    counter("retrans", "1/s", "retransmissions: transmissions beyond the first of each call"),
     counter("timeouts", "1/s", "major timeouts"),
 )
 _ERRORS = counter("errors", "1/s", "calls that completed with an error (RPC iostats 1.1: 5.3+, RHEL 8)")
@@ -153,8 +149,7 @@ def _op(name: str, errors: bool) -> tuple[Metric, ...]:
     avg = "average {} per {} call over the interval, ms (none without a call)"
     out = [
         counter(f"{o}_ops", "1/s", f"{name} calls"),
-        counter(f"{o}_ntrans", "1/s", f"{name} transmissions", send=False, total=False),
-        derived(f"{o}_retrans", "1/s", f"{name} retransmissions", _named(_retrans, f"{o}_ntrans", f"{o}_ops")),
+        counter(f"{o}_retrans", "1/s", f"{name} retransmissions (transmissions beyond the first of each call)"),
         counter(f"{o}_timeouts", "1/s", f"{name} major timeouts"),
         counter(f"{o}_sent_bytes", "B/s", f"{name} bytes sent, RPC headers included"),
         counter(f"{o}_recv_bytes", "B/s", f"{name} bytes received, RPC headers included"),
@@ -169,8 +164,8 @@ def _op(name: str, errors: bool) -> tuple[Metric, ...]:
     return tuple(out)
 
 
-# The raw fields of one op, in the kernel's order (parsers.mountstats.OP_FIELDS).
-_OP_FIELDS = ("ops", "ntrans", "timeouts", "sent_bytes", "recv_bytes", "queue_cum", "rtt_cum", "exec_cum",
+# The raw fields of one op: the kernel's (parsers.mountstats.OP_FIELDS), ntrans less ops.
+_OP_FIELDS = ("ops", "retrans", "timeouts", "sent_bytes", "recv_bytes", "queue_cum", "rtt_cum", "exec_cum",
               "errors")
 
 
@@ -241,12 +236,14 @@ class NfsMounts(Collector):
         except FileNotFoundError:
             raise Unavailable(f"{self.source.proc_path(self.source_path)} does not exist") from None
 
-    def _selected(self, m: NfsMount, name: str) -> bool:
-        return self.mounts.globs is None or self.mounts.explicit(m.mountpoint, name)
+    def _keep(self) -> Optional[Callable[[str], bool]]:
+        """The mount points ``nfs_mounts`` chooses (by path or instance name); None: all."""
+        if self.mounts.globs is None:
+            return None
+        return lambda path: self.mounts.explicit(path, mount_component(path))
 
     def probe(self) -> None:
-        mounts = parse_mountstats(self._text(), lambda err: None)
-        if not any(self._selected(m, mount_component(m.mountpoint)) for m in mounts):
+        if not parse_mountstats(self._text(), lambda err: None, self._keep()):
             chosen = " matching nfs_mounts" if self.mounts.globs else ""
             raise Unavailable(f"no NFS mount{chosen} in {self.source.proc_path(self.source_path)}")
 
@@ -260,8 +257,6 @@ class NfsMounts(Collector):
             op_names = tuple(names[i] for i in sent)
         positions = [i for i, n in enumerate(XPRT_FIELDS[proto][:n_xprt]) if n != "srcport"] if proto else []
         xprt_names = tuple(XPRT_FIELDS[proto][i] for i in positions) if proto else ()
-        if width not in (8, 9) and sent is None:
-            sent = tuple(range(len(names)))  # a later iostats version: the first 9 of each op
         return _Layout(
             build_schema(n_events, n_bytes, xprt_names, op_names, width >= 9),
             sent,
@@ -272,15 +267,13 @@ class NfsMounts(Collector):
         )
 
     def read(self) -> Raw:
-        mounts = parse_mountstats(self._text(), self._errors)
+        mounts = parse_mountstats(self._text(), self._errors, self._keep())
         self._errors.end()
         out: dict[Optional[str], tuple] = {}
         schema_of: dict[Optional[str], Schema] = {}
         layouts: dict[tuple, _Layout] = {}
         for m in mounts:
             name = mount_component(m.mountpoint)
-            if not self._selected(m, name):
-                continue
             t = m.transports
             proto = t[0].protocol if t and t[0].protocol in XPRT_FIELDS else None
             key = (len(m.events), len(m.bytes), proto, len(t[0].values) if proto else 0, m.op_names,
@@ -298,9 +291,12 @@ class NfsMounts(Collector):
     def _raw(m: NfsMount, lay: _Layout) -> tuple:
         w = m.op_width
         s = m.op_stats
-        head = [m.age, sum(s[0::w]), sum(s[1::w]), sum(s[2::w])]
+        # one column per op field: calls, then retransmissions (transmissions less calls)...
+        columns = [s[k::w] for k in range(min(w, 9))]
+        columns[1] = list(map(sub, columns[1], columns[0]))
+        head = [m.age, sum(columns[0]), sum(columns[1]), sum(columns[2])]
         if w >= 9:
-            head.append(sum(s[8::w]))
+            head.append(sum(columns[8]))
         r, wr = lay.read, lay.write
         head.append(s[r * w + 3] + s[r * w + 4] if r is not None else None)
         head.append(s[wr * w + 3] + s[wr * w + 4] if wr is not None else None)
@@ -311,12 +307,10 @@ class NfsMounts(Collector):
             if len(t) == 1:
                 head += lay.xprt_pick(t[0].values)
             else:
-                columns = list(zip(*(x.values for x in t)))
-                head += [combine(columns[p]) for p, combine in lay.xprt_combine]
+                values = list(zip(*(x.values for x in t)))
+                head += [combine(values[p]) for p, combine in lay.xprt_combine]
             head.append(len(t))
-        if lay.ops is None:
-            return (*head, *s)
-        k = min(w, 9)
-        for i in lay.ops:
-            head += s[i * w:i * w + k]
+        if lay.ops is not None:
+            columns = [[c[i] for i in lay.ops] for c in columns]
+        head += chain.from_iterable(zip(*columns))
         return tuple(head)

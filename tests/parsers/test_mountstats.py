@@ -137,7 +137,8 @@ HEAD = "device srv:/x mounted on /mnt/x with fstype nfs statvers=1.1\n"
 
 
 def block(head: str = HEAD, *, age: str = "\tage:\t7\n", events: str = f"\tevents:\t{EVENTS}\n",
-          bytes_: str = "\tbytes:\t1 2 3 4 5 6 7 8 \n", rpc: str = "\tRPC iostats version: 1.0  p/v: 100003/3 (nfs)\n",
+          bytes_: str = "\tbytes:\t1 2 3 4 5 6 7 8 \n",
+          rpc: str = "\tRPC iostats version: 1.0  p/v: 100003/3 (nfs)\n",
           xprt: str = "\txprt:\ttcp 700 1 2 0 5 10 10 0 20 0 1 2 3\n",
           ops: str = "\t        NULL: 1 1 0 40 24 0 0 0\n\t        READ: 2 3 0 200 9000 1 4 6\n",
           extra: str = "") -> str:
@@ -175,7 +176,8 @@ def test_valid_variants(text, ops, width):
 
 def test_values_of_the_hand_made_block():
     (m,) = parse_mountstats(block())
-    assert (m.device, m.mountpoint, m.age, m.events, m.bytes) == ("srv:/x", "/mnt/x", 7, (1,) * 27, (1, 2, 3, 4, 5, 6, 7, 8))
+    assert (m.device, m.mountpoint, m.age) == ("srv:/x", "/mnt/x", 7)
+    assert (m.events, m.bytes) == ((1,) * 27, (1, 2, 3, 4, 5, 6, 7, 8))
     assert m.transports == (Transport("tcp", (700, 1, 2, 0, 5, 10, 10, 0, 20, 0, 1, 2, 3)),)
     assert m.op_stats == (1, 1, 0, 40, 24, 0, 0, 0, 2, 3, 0, 200, 9000, 1, 4, 6)
 
@@ -223,9 +225,11 @@ BAD = {
                                       "\t        READ: 1 2 3 4 5 6 7 8 9"),
     "op 8 numbers with iostats 1.1": (block(rpc="\tRPC iostats version: 1.1  p/v: 100003/3 (nfs)\n"),
                                       "\t        NULL: 1 1 0 40 24 0 0 0"),
-    "op without colon": (block(ops="\t        READ 2 3 0 200 9000 1 4 6\n"), "\t        READ 2 3 0 200 9000 1 4 6"),
+    "op without colon": (block(ops="\t        READ 2 3 0 200 9000 1 4 6\n"),
+                         "\t        READ 2 3 0 200 9000 1 4 6"),
     "op name not a word": (block(ops="\t   RE.AD: 2 3 0 200 9000 1 4 6\n"), "\t   RE.AD: 2 3 0 200 9000 1 4 6"),
-    "op garbage number": (block(ops="\t        READ: 2 3 0 200 9000 1 4 x\n"), "\t        READ: 2 3 0 200 9000 1 4 x"),
+    "op garbage number": (block(ops="\t        READ: 2 3 0 200 9000 1 4 x\n"),
+                          "\t        READ: 2 3 0 200 9000 1 4 x"),
     "op negative number": (block(ops="\t        READ: 2 3 0 200 9000 1 4 -6\n"),
                            "\t        READ: 2 3 0 200 9000 1 4 -6"),
     "op huge number": (block(ops=f"\t        READ: 2 3 0 200 9000 1 4 {HUGE}\n"),
@@ -299,3 +303,11 @@ def test_damaged_capture_gives_mounts_or_parse_error(text):
     got = parse_mountstats(text, errors.append)
     assert len(got) + len(errors) >= 1
     assert all(isinstance(m, NfsMount) for m in got)
+
+
+def test_keep_reads_only_the_mounts_asked_for():
+    text = block(head=HEAD.replace("/mnt/x", "/mnt/a")) + block(head=HEAD.replace("/mnt/x", "/mnt/b"),
+                                                                  ops="\t  READ: garbage\n")
+    asked: list[str] = []
+    got = parse_mountstats(text, keep=lambda p: asked.append(p) or p == "/mnt/a")
+    assert [m.mountpoint for m in got] == ["/mnt/a"] and asked == ["/mnt/a", "/mnt/b"]
