@@ -107,8 +107,23 @@ _XPRT_HELP = {
     "recvs": ("1/s", "RPC replies received"),
     "bad_xids": ("1/s", "replies that matched no request"),
     "max_slots": ("", "most RPC slots in use at once (high-water mark)"),
+    "read_chunk_count": ("1/s", "RDMA read chunks"),
+    "write_chunk_count": ("1/s", "RDMA write chunks"),
+    "reply_chunk_count": ("1/s", "RDMA reply chunks"),
     "total_rdma_request": ("B/s", "RDMA request bytes"),
     "total_rdma_reply": ("B/s", "RDMA reply bytes"),
+    "pullup_copy_count": ("1/s", "RDMA pull-up copies (send buffers copied together)"),
+    "fixup_copy_count": ("1/s", "RDMA fix-up copies (receive buffers copied apart)"),
+    "hardway_register_count": ("1/s", "RDMA memory registrations made the slow way"),
+    "failed_marshal_count": ("1/s", "RDMA calls that could not be marshalled"),
+    "bad_reply_count": ("1/s", "RDMA replies that could not be parsed"),
+    "nomsg_call_count": ("1/s", "RDMA calls sent as RDMA_NOMSG (too large to send inline)"),
+    "mrs_recycled": ("1/s", "RDMA memory regions recovered after an error"),
+    "mrs_orphaned": ("1/s", "RDMA memory regions orphaned"),
+    "mrs_allocated": ("1/s", "RDMA memory regions allocated"),
+    "local_inv_needed": ("1/s", "RDMA local invalidations needed"),
+    "empty_sendctx_q": ("1/s", "RDMA sends that found no free send context"),
+    "reply_waits_for_send": ("1/s", "RDMA replies that waited for their send to complete"),
 }
 # Queue-length sums sampled at each send: helpers for their averages per send.
 _QUEUES = {"req_u": "request", "bklog_u": "backlog", "sending_u": "sending", "pending_u": "pending"}
@@ -123,7 +138,7 @@ def _xprt(names: tuple[str, ...]) -> tuple[Metric, ...]:
             unit, text = _XPRT_HELP[n]
             out.append(gauge(f"xprt_{n}", unit, text))
         else:
-            unit, text = _XPRT_HELP.get(n, ("1/s", f"RDMA {n.replace('_', ' ')}"))
+            unit, text = _XPRT_HELP[n]
             out.append(counter(f"xprt_{n}", unit, text))
     out.append(gauge("xprt_count", "", "transports (nconnect=)"))
     for n, what in _QUEUES.items():
@@ -141,7 +156,7 @@ def op_key(name: str) -> str:
 
 
 _TIMES = {"queue": "time queued before transmission", "rtt": "round trip time",
-          "exec": "execution time, queueing included"}
+          "exec": "execution time (queueing included)"}
 
 
 def _op(name: str, errors: bool) -> tuple[Metric, ...]:

@@ -125,3 +125,11 @@ def test_nfs_retransmissions(stack):
     hosts = by_host(evaluate(stack.web, RULES["cc-nfs-retrans"]))
     assert hosts["ghost-nfs"] is True, "9 of 200 calls retransmitted: 4.5 %"
     assert hosts[FIXTURE_HOST] is False, "the captured client never retransmitted"
+
+
+def test_nfs_mount_unresponsive(stack):
+    if why := collector_missing("nfsmount"):
+        pytest.skip(why)
+    hosts = by_host(evaluate(stack.web, RULES["cc-nfs-unresponsive"]))
+    assert hosts["ghost-nfsmount"] is True, "responsive 0 in every sample of the window"
+    assert hosts[FIXTURE_HOST] is False, "the fixture's NFS mounts are directories that answer"

@@ -24,6 +24,7 @@ HOST = {
     "nfs-client": (FIXTURE_HOST, "nfs"),
     "nfs-server": (FIXTURE_HOST, "nfs"),
     "writeboost": (FIXTURE_HOST, "writeboost"),
+    "nfs-mounts": (FIXTURE_HOST, "nfsmount"),
 }
 
 pytestmark = pytest.mark.integration
