@@ -6,7 +6,7 @@
 ```
 
 The header names the columns and each row is one pool: its id, then one
-counter per column. Columns are taken by the header's names (2.6.28 printed
+counter per column. Columns are taken by the header's names (older kernels printed
 ``overloads-avoided`` too; 6.x prints threads-timedout as a fixed 0), so a
 kernel's own set comes through as it is.
 """

@@ -152,7 +152,7 @@ _POOL_HELP = {
     "threads-woken": "times an idle nfsd thread was woken to serve a transport",
     "threads-timedout": "times an nfsd thread waited out its idle timeout (fixed 0 since 6.x)",
     "overloads-avoided": "times no thread was woken though some were idle, too many being woken "
-                         "already (2.6.2x kernels)",
+                         "already (older kernels)",
 }
 # What current kernels print after `# pool` (net/sunrpc/svc_xprt.c).
 POOL_COLUMNS = ("packets-arrived", "sockets-enqueued", "threads-woken", "threads-timedout")

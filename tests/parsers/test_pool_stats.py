@@ -30,7 +30,7 @@ VALID = {
     "two pools (pool_mode percpu)": (HEADER + "0 10 1 9 0\n1 20 2 18 1\n",
                                      PoolStats(COLUMNS, ((0, (10, 1, 9, 0)), (1, (20, 2, 18, 1))))),
     "no pool yet": (HEADER, PoolStats(COLUMNS, ())),
-    "2.6.28 columns": ("# pool packets-arrived sockets-enqueued threads-woken overloads-avoided threads-timedout\n"
+    "older kernel columns": ("# pool packets-arrived sockets-enqueued threads-woken overloads-avoided threads-timedout\n"
                        "0 5 1 4 2 3\n",
                        PoolStats(COLUMNS[:3] + ("overloads-avoided", "threads-timedout"), ((0, (5, 1, 4, 2, 3)),))),
     "6.x fixed zero column": (HEADER + "0 123456789012 7 123456789005 0\n",
