@@ -17,11 +17,10 @@ A malformed NFS block raises :class:`ParseError` naming the line, or with
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from ._common import OnError, ParseError, excerpt, report, uints
+from ._common import OnError, ParseError, excerpt, report, uints, unmangle
 
 NFS_TYPES = frozenset(("nfs", "nfs4"))
 
@@ -104,14 +103,6 @@ class NfsMount:
     op_stats: tuple[int, ...]
 
 
-# The kernel escapes space, tab, newline and backslash as \ooo (fs/proc_namespace.c mangle()).
-_OCTAL = re.compile(r"\\([0-7]{3})")
-
-
-def _unescape(field: str) -> str:
-    return _OCTAL.sub(lambda m: chr(int(m.group(1), 8)), field) if "\\" in field else field
-
-
 def _signed(line: str, fields: list[str]) -> tuple[int, ...]:
     """xprt numbers: unsigned, but idle_time is printed with %ld."""
     if not all((f[1:] if f[:1] == "-" else f).isdigit() and f.isascii() for f in fields):
@@ -123,7 +114,7 @@ def _signed(line: str, fields: list[str]) -> tuple[int, ...]:
 
 
 def _values(line: str, f: list[str], least: int) -> tuple[int, ...]:
-    if len(f) <= least:
+    if len(f) - 1 < least:
         raise ParseError(f"mountstats: {excerpt(line)}: expected at least {least} values")
     return tuple(uints("mountstats", line, f[1:]))
 
@@ -201,7 +192,7 @@ def _mount(head: str, body: str, keep: Optional[Callable[[str], bool]]) -> Optio
                          "TYPE statvers=V'")
     if h[7] not in NFS_TYPES:
         return None
-    mountpoint = _unescape(h[4])
+    mountpoint = unmangle(h[4])
     if keep is not None and not keep(mountpoint):
         return None
     before, found, rest = body.partition("per-op statistics")
@@ -242,7 +233,7 @@ def _mount(head: str, body: str, keep: Optional[Callable[[str], bool]]) -> Optio
         raise ParseError(f"mountstats: {excerpt(head)}: no {', '.join(missing)} line before per-op")
     names, width, stats = _table(rest, OP_WIDTH.get(rpc[0]))
     return NfsMount(
-        _unescape(h[1]), mountpoint, h[7], h[8][len("statvers="):], age, events, byte_counts,
+        unmangle(h[1]), mountpoint, h[7], h[8][len("statvers="):], age, events, byte_counts,
         rpc[0], rpc[1], rpc[2], tuple(transports), names, width, stats,
     )
 

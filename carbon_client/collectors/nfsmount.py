@@ -49,7 +49,8 @@ def _named(fn: Callable, *keys: str) -> Callable:
 
 
 def _per_call(total, calls):
-    """Cumulative milliseconds per call over the interval; none without a call."""
+    """An average over the interval: the rate of a cumulative sum (milliseconds, queue
+    lengths) over the rate of calls (or sends); none without one."""
     return total / calls if calls > 0 else None
 
 
@@ -134,12 +135,9 @@ def _xprt(names: tuple[str, ...]) -> tuple[Metric, ...]:
     for n in names:
         if n in _QUEUES:
             out.append(counter(f"xprt_{n}", "1/s", f"{n} sum", send=False, total=False))
-        elif n in _XPRT_GAUGES:
-            unit, text = _XPRT_HELP[n]
-            out.append(gauge(f"xprt_{n}", unit, text))
         else:
             unit, text = _XPRT_HELP[n]
-            out.append(counter(f"xprt_{n}", unit, text))
+            out.append((gauge if n in _XPRT_GAUGES else counter)(f"xprt_{n}", unit, text))
     out.append(gauge("xprt_count", "", "transports (nconnect=)"))
     for n, what in _QUEUES.items():
         if n in names:
@@ -186,7 +184,7 @@ _OP_FIELDS = ("ops", "retrans", "timeouts", "sent_bytes", "recv_bytes", "queue_c
 
 def build_schema(n_events: int, n_bytes: int, xprt_names: tuple[str, ...], ops: tuple[str, ...],
                  errors: bool) -> Schema:
-    """The schema of a mount printing these: the fields are the raw tuple of :meth:`NfsMount._raw`."""
+    """The schema of a mount printing these: the fields are the raw tuple of :meth:`NfsMounts._raw`."""
     metrics = _MOUNT + ((_ERRORS,) if errors else ()) + _READ_WRITE + _events(n_events) + _bytes(n_bytes)
     head = [m.key for m in metrics if m.kind != DERIVED]
     xprt = _xprt(xprt_names) if xprt_names else ()

@@ -158,7 +158,8 @@ def nfs_mounts(proc_root: Path) -> str:
 
 
 class MovingNfs:
-    """Rewrites the copied nfs/nfsd files, the pool_stats and the mountstats every half second (atomically)."""
+    """Rewrites the copied nfs/nfsd files, the pool_stats and the mountstats every half second
+    (atomically)."""
 
     def __init__(self, proc_root: Path) -> None:
         self.root = proc_root
