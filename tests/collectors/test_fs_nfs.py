@@ -32,6 +32,7 @@ class Server:
     def __init__(self) -> None:
         self.hung: dict[str, threading.Event] = {}
         self.errors: dict[str, int] = {}
+        self.answers: dict[str, os.statvfs_result] = {}
         self.calls: list[str] = []
 
     def __call__(self, path: str) -> os.statvfs_result:
@@ -40,7 +41,7 @@ class Server:
             self.hung[path].wait()
         if path in self.errors:
             raise OSError(self.errors[path], os.strerror(self.errors[path]))
-        return os.statvfs(path)
+        return self.answers[path] if path in self.answers else os.statvfs(path)
 
     def hang(self, path: str) -> None:
         self.hung[path] = threading.Event()
@@ -83,17 +84,19 @@ class Host:
         return {k[len(head):]: v for k, v in values.items() if k.startswith(head)}
 
 
+# bsize frsize blocks bfree bavail files ffree favail flag namemax
+ANSWER = os.statvfs_result((4096, 4096, 1000, 400, 300, 500, 200, 150, 4096, 255))
+
+
 def test_answering_mounts_send_sizes_and_responsive_1(tmp_path):
     host = Host(tmp_path)
+    host.server.answers[str(host.dirs["a"])] = ANSWER
     got = host.of(host.read(), "a")
-    st = os.statvfs(host.dirs["a"])
-    # psutil.disk_usage's arithmetic: total = blocks, used = blocks - bfree, free = bavail (in frsize units)
-    assert got["size"] == st.f_blocks * st.f_frsize
-    assert got["used"] == (st.f_blocks - st.f_bfree) * st.f_frsize
-    assert got["free"] == st.f_bavail * st.f_frsize
-    assert got["inodes_total"] == st.f_files and got["inodes_free"] == st.f_favail
-    assert got["used_percent"] == pytest.approx(got["used"] * 100 / (got["used"] + got["free"]))
-    assert got["responsive"] == 1
+    # psutil.disk_usage's arithmetic in frsize units: size = blocks, used = blocks - bfree, free = bavail;
+    # used_percent = used / (used + free); inodes used = files - ffree, free = favail
+    assert got == {"size": 1000 * 4096, "used": 600 * 4096, "free": 300 * 4096,
+                   "used_percent": pytest.approx(600 * 100 / 900), "inodes_total": 500, "inodes_used": 300,
+                   "inodes_free": 150, "responsive": 1}
     # each NFS mount point is its own instance, though both sit on one local device here
     assert host.of(host.read(), "b")["responsive"] == 1
 
