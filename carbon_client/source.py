@@ -147,16 +147,19 @@ class Source:
             pass
         return False
 
-    def read_proc(self, rel: str) -> str:
+    def read_proc(self, rel: str, keep_open: bool = True) -> str:
         """The whole file, read to EOF (procfs sizes are 0 in stat, never trusted).
 
         On a real procfs the file stays open and is re-read from offset 0 each
         time: seq_file regenerates it, and the open/fstat/close a fresh open
         costs are most of the price of reading a small /proc file.
+        ``keep_open=False`` for a file of another filesystem mounted under
+        /proc (the nfsd filesystem at /proc/fs/nfsd), which an open file
+        would keep from being unmounted.
         """
         if self._procfs is None:
             self._procfs = self._is_procfs()
-        if not self._procfs:
+        if not self._procfs or not keep_open:
             with open(os.path.join(self.proc_root, rel), "rb") as f:
                 return f.read().decode("utf-8", "surrogateescape")
         fd = self._fds.get(rel)

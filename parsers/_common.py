@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Callable, Optional
 
 OnError = Optional[Callable[["ParseError"], None]]
@@ -57,3 +58,13 @@ def find_line(text: str, head: str) -> Optional[str]:
         at += 1
     end = text.find("\n", at)
     return text[at:end] if end >= 0 else text[at:]
+
+
+# The kernel escapes space, tab, newline and backslash in device names and mount
+# points as \ooo (fs/proc_namespace.c mangle()).
+_OCTAL = re.compile(r"\\([0-7]{3})")
+
+
+def unmangle(field: str) -> str:
+    """A device name or mount point as the kernel printed it, with its \\ooo escapes undone."""
+    return _OCTAL.sub(lambda m: chr(int(m.group(1), 8)), field) if "\\" in field else field

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from typing import NamedTuple
 
-from ._common import excerpt, OnError, ParseError, report
+from ._common import excerpt, OnError, ParseError, report, unmangle
 
 
 class Mount(NamedTuple):
@@ -15,14 +14,6 @@ class Mount(NamedTuple):
     mountpoint: str
     fstype: str
     options: str
-
-
-# The kernel escapes space, tab, newline and backslash as \ooo (mangle()).
-_OCTAL = re.compile(r"\\([0-7]{3})")
-
-
-def _unescape(field: str) -> str:
-    return _OCTAL.sub(lambda m: chr(int(m.group(1), 8)), field) if "\\" in field else field
 
 
 def parse_mounts(text: str, on_error: OnError = None) -> list[Mount]:
@@ -36,7 +27,7 @@ def parse_mounts(text: str, on_error: OnError = None) -> list[Mount]:
         if len(f) != 6 or not (f[4] + f[5]).isascii() or not (f[4] + f[5]).isdigit():
             report(on_error, ParseError(f"mounts: {excerpt(line)}: expected 6 fields, the last two numbers"))
             continue
-        out.append(Mount(_unescape(f[0]), _unescape(f[1]), f[2], f[3]))
+        out.append(Mount(unmangle(f[0]), unmangle(f[1]), f[2], f[3]))
     return out
 
 

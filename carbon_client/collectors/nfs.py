@@ -19,6 +19,7 @@ from typing import Callable, ClassVar, Optional
 
 from carbon_client.logonce import BadLines
 from carbon_client.metrics import COUNTER, Collector, Raw, Schema, Unavailable, counter, gauge
+from carbon_client.parsers import ParseError
 from carbon_client.parsers.nfs import (
     CLIENT_V4_NAMES,
     NFSV2_NAMES,
@@ -29,6 +30,7 @@ from carbon_client.parsers.nfs import (
     parse_nfs,
     parse_nfsd,
 )
+from carbon_client.parsers.pool_stats import parse_pool_stats
 
 log = logging.getLogger("carbon_client.collectors")
 
@@ -142,6 +144,29 @@ class Nfs(_NfsBase):
     _parse = staticmethod(parse_nfs)
 
 
+# knfsd-stats.rst: what each pool_stats column counts.
+_POOL_HELP = {
+    "packets-arrived": "times data arrived on a transport (a UDP packet, a TCP record)",
+    "sockets-enqueued": "times a transport was queued to wait for an nfsd thread, none being free "
+                        "(before 6.x: a sign of too few threads)",
+    "threads-woken": "times an idle nfsd thread was woken to serve a transport",
+    "threads-timedout": "times an nfsd thread waited out its idle timeout (fixed 0 since 6.x)",
+    "overloads-avoided": "times no thread was woken though some were idle, too many being woken "
+                         "already (older kernels)",
+}
+# What current kernels print after `# pool` (net/sunrpc/svc_xprt.c).
+POOL_COLUMNS = ("packets-arrived", "sockets-enqueued", "threads-woken", "threads-timedout")
+
+
+def pool_schema(columns: tuple[str, ...]) -> Schema:
+    """``pool``: every column the header names, summed over the pools, and how many pools."""
+    keys = tuple(c.replace("-", "_") for c in columns)
+    return _schema(keys + ("pools",), (
+        *(counter(k, "1/s", _POOL_HELP.get(c, f"pool_stats column {c}")) for k, c in zip(keys, columns)),
+        gauge("pools", "", "nfsd thread pools (one unless pool_mode is percpu or pernode)"),
+    ))
+
+
 class Nfsd(_NfsBase):
     name = group = "nfsd"
     description = (
@@ -150,8 +175,11 @@ class Nfsd(_NfsBase):
         "`v2` and `v3` calls per procedure, `v4` null and compound calls, and "
         "`v4ops` operations (inside compounds) per NFSv4 opnum, named as `nfsstat` "
         "names them; opnums beyond nfsstat's list are named after the kernel's enum, and "
-        "any later one `op<N>`."
+        "any later one `op<N>`. `pool`: the thread pools' counters (/proc/fs/nfsd/pool_stats, "
+        "every column its header names, summed over the pools), while the nfsd filesystem is "
+        "mounted and has a pool."
     )
+    pool_path = "fs/nfsd/pool_stats"
     source_path = "net/rpc/nfsd"
     _op_instances = {
         "v2": ("NFSv2 calls:", NFSV2_NAMES),
@@ -198,3 +226,41 @@ class Nfsd(_NfsBase):
 
     _attribute = {None: "th"}
     _parse = staticmethod(parse_nfsd)
+
+    def __init__(self, source, options=None) -> None:
+        super().__init__(source, options)
+        self._pool_errors = BadLines(log, self.pool_path)
+        self._pool_schemas: dict[tuple[str, ...], Schema] = {}
+
+    @classmethod
+    def reference(cls) -> dict[Optional[str], Schema]:
+        return {**super().reference(), "pool": pool_schema(POOL_COLUMNS)}
+
+    def read(self) -> Raw:
+        out = super().read()
+        pool = self._pool()
+        if pool is not None:
+            out["pool"] = pool
+        return out
+
+    def _pool(self) -> Optional[tuple]:
+        """The pools summed; None without the nfsd filesystem, a pool, or a header."""
+        try:
+            text = self.source.read_proc(self.pool_path, keep_open=False)
+        except OSError:
+            return None  # nfsd filesystem not mounted, or nfsd not running (ENODEV)
+        try:
+            stats = parse_pool_stats(text, self._pool_errors)
+        except ParseError as err:
+            self._pool_errors(err)
+            stats = None
+        self._pool_errors.end()
+        if stats is None or not stats.pools:
+            return None
+        s = self._pool_schemas.get(stats.columns)
+        if s is None:
+            if len(self._pool_schemas) >= 4:
+                self._pool_schemas.clear()
+            s = self._pool_schemas[stats.columns] = pool_schema(stats.columns)
+        self._current["pool"] = s
+        return (*map(sum, zip(*(values for _, values in stats.pools))), len(stats.pools))

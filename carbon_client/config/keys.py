@@ -53,6 +53,11 @@ def _collector(v: Any, key: str) -> str:
     return n
 
 
+def _op_glob(v: Any, key: str) -> str:
+    """An NFS procedure name or glob, matched in lower case as nfsmount's keys are."""
+    return name(v, key).lower()
+
+
 # Path components: naming.py turns spaces, like anything outside [A-Za-z0-9_-], into _
 # (the CLI says so); a control character or a line break is refused. A prefix is dotted.
 _component = string(max_len=255)
@@ -102,6 +107,14 @@ class Config:
     cgroup_include: Optional[tuple[str, ...]] = setting(None, each(name, at_least=1, commas=True))
     cgroup_exclude: Optional[tuple[str, ...]] = setting(None, each(name, at_least=1, commas=True))
     cgroup_names: Optional[tuple[tuple[str, str], ...]] = setting(None, optional(cgroup_names))
+
+    # -- nfsmount, and NFS mounts in fs -----------------------------------------------
+    # Mount points (or their instance names) of the NFS mounts nfsmount and fs report.
+    nfs_mounts: Optional[tuple[str, ...]] = setting(None, each(text, at_least=1))
+    # Procedures nfsmount sends one by one (`read`, `get*`); the mount-wide figures count all.
+    nfsmount_ops: Optional[tuple[str, ...]] = setting(None, each(_op_glob, at_least=1))
+    # How long fs waits for statvfs of an NFS mount before reporting it unresponsive.
+    nfs_statvfs_timeout: float = setting(2.0, duration(0.01, 600))
 
 
 VALIDATORS = checks_of(Config)

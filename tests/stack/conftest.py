@@ -6,11 +6,15 @@ One session-scoped ``stack`` serves the dashboard and alert tests:
   with process groups from a config file (itself by pidfile, the agents and
   carbon-cache by command line, and one group that finds nothing);
 - agent ``nfs-fixture`` reads a /proc tree holding the captured
-  net/rpc/nfs and net/rpc/nfsd files (tests/fixtures/procfs), whose counters
-  a thread keeps raising so rates are not all zero, runs a stand-in
-  ``dmsetup`` (first on its PATH) that replays captured dm-writeboost status
-  lines with growing hit/miss counters for two devices, and reads a sys root
-  holding captured cgroup v2 trees (this host has no systemd services);
+  net/rpc/nfs and net/rpc/nfsd files (tests/fixtures/procfs), a pool_stats
+  and two mountstats captures (NFSv3 and NFSv4 over tcp, NFSv3 over rdma with
+  nconnect), whose counters a thread keeps raising so rates are not all
+  zero; the mountstats' mount points are directories of the stack's tree,
+  listed as NFS mounts in its self/mounts, so fs reports them (answering);
+  it runs a stand-in ``dmsetup`` (first on its PATH) that replays captured
+  dm-writeboost status lines with growing hit/miss counters for two
+  devices, and reads a sys root holding captured cgroup v2 trees (this host
+  has no systemd services);
 - synthetic ``ghost-*`` hosts written straight into Carbon give each alert
   rule a case that must fire.
 """
@@ -32,6 +36,7 @@ from typing import Optional
 
 import pytest
 
+from carbon_client.naming import mount_component
 from tests.carbon_server import CarbonCache, carbon_cache_command
 from tests.conftest import FIXTURES, ROOT, require
 from tests.stack.graphite_web import GraphiteWeb, graphite_python
@@ -113,12 +118,59 @@ def raise_counters(text: str, step: int) -> str:
     return "\n".join(out) + "\n"
 
 
+# The mountstats captures the fixture agent reads, one after the other.
+MOUNTSTATS = ("wave2/procfs-pcp-el8-4.18.0-105/proc/self/mountstats",
+              "wave2/procfs-pcp-el8.7-rdma/proc/self/mountstats")
+POOL_STATS = "wave2/procfs-pcp-nfsd/proc/fs/nfsd/pool_stats"
+_MOUNTSTATS_COUNTERS = ("events:", "bytes:", "xprt:")
+
+
+def raise_mountstats(text: str, step: int) -> str:
+    """The counters of a mountstats (events, bytes, xprt and per-op lines) multiplied
+    by (10 + step) / 10, as :func:`raise_counters` does."""
+    out = []
+    per_op = False
+    for line in text.split("\n"):
+        tok = line.split()
+        if not tok or tok[0] == "device":
+            per_op = False
+        elif per_op or tok[0] in _MOUNTSTATS_COUNTERS:
+            first = 2 if tok[0] == "xprt:" else 1
+            line = "\t" + " ".join(tok[:first] + [str(int(t) * (10 + step) // 10) for t in tok[first:]])
+        per_op = per_op or tok[:1] == ["per-op"]
+        out.append(line)
+    return "\n".join(out)
+
+
+def nfs_mounts(proc_root: Path) -> str:
+    """The mountstats captures with their mount points moved under ``proc_root``'s parent
+    (directories that exist), and a self/mounts listing them as NFS mounts."""
+    base = proc_root.parent / "nfsmounts"
+    text = "".join((FIXTURES / rel).read_text() for rel in MOUNTSTATS)
+    moved, mounts = [], {}
+    for line in text.split("\n"):
+        f = line.split(" ")
+        if f[0] == "device" and len(f) == 9 and f[7] in ("nfs", "nfs4"):
+            f[4] = str(base) + f[4]
+            mounts[f[4]] = f"{f[1]} {f[4]} {f[7]} rw 0 0\n"
+            Path(f[4]).mkdir(parents=True, exist_ok=True)
+            line = " ".join(f)
+        moved.append(line)
+    (proc_root / "self").mkdir(parents=True, exist_ok=True)
+    (proc_root / "self/mounts").write_text("".join(mounts.values()))
+    (proc_root / "filesystems").write_text("nodev\tnfs\nnodev\tnfs4\n")
+    return "\n".join(moved)
+
+
 class MovingNfs:
-    """Rewrites the copied nfs/nfsd files every half second (atomically)."""
+    """Rewrites the copied nfs/nfsd files, the pool_stats and the mountstats every half second
+    (atomically)."""
 
     def __init__(self, proc_root: Path) -> None:
         self.root = proc_root
         self.base = {rel: (FIXTURES / "procfs" / rel).read_text() for rel in NFS_FILES}
+        self.base["fs/nfsd/pool_stats"] = (FIXTURES / POOL_STATS).read_text()
+        self.mountstats = nfs_mounts(proc_root)
         self.stop_event = threading.Event()
         self.step = 0
         self.write()
@@ -131,6 +183,9 @@ class MovingNfs:
             tmp = dst.with_suffix(".tmp")
             tmp.write_text(raise_counters(text, self.step))
             os.replace(tmp, dst)
+        tmp = self.root / "self/mountstats.tmp"
+        tmp.write_text(raise_mountstats(self.mountstats, self.step))
+        os.replace(tmp, self.root / "self/mountstats")
 
     def run(self) -> None:
         while not self.stop_event.wait(0.5):
@@ -249,6 +304,7 @@ def ghost_lines(now: int) -> list[str]:
             f"ghost-procs.process.db.count 3 {ts}",
             f"ghost-cgroup.cgroup.web.memory_percent 95.5 {ts}",
             f"ghost-cgroup.cgroup.db.memory_percent 40 {ts}",
+            f"ghost-nfsmount.fs.mnt_data.responsive 0 {ts}",
         ]
     return lines
 
@@ -309,7 +365,8 @@ def stack(tmp_path_factory):
     proc_root = root / "proc"
     nfs = MovingNfs(proc_root)
     writeboost = collector_missing("writeboost") is None
-    collectors = [c for c in ("nfs", "nfsd", "writeboost", "cgroup") if collector_missing(c) is None]
+    collectors = [c for c in ("nfs", "nfsd", "writeboost", "nfsmount", "fs", "cgroup")
+                  if collector_missing(c) is None]
     env = dict(os.environ)
     if writeboost:
         install_dmsetup(root / "bin", root / "dmsetup.calls")
@@ -358,6 +415,10 @@ def stack(tmp_path_factory):
             sentinels += [f"{FIXTURE_HOST}.nfs.rpc.calls", f"{FIXTURE_HOST}.nfsd.io.read_bytes"]
         if writeboost:
             sentinels.append(f"{FIXTURE_HOST}.writeboost.wb_sample.read_hit_ratio")
+        if "nfsmount" in collectors:
+            v3 = mount_component(str(root / "nfsmounts/mnt/nfsv3"))
+            sentinels += [f"{FIXTURE_HOST}.nfsmount.{v3}.write_rtt_ms", f"{FIXTURE_HOST}.fs.{v3}.responsive",
+                          f"{FIXTURE_HOST}.nfsd.pool.packets_arrived"]
         wait_for(cache, sentinels, agents)
         settle(cache)
         yield Stack(cache, web, agents, {"main": MAIN_HOST, "fixture": FIXTURE_HOST}, writeboost)

@@ -161,3 +161,10 @@ def test_cgroup_memory_limit(stack):
     # the Fedora services have no limit, so no memory_percent at all.
     assert firing[f"{FIXTURE_HOST}.capture"] is False
     assert not [n for n in firing if n.startswith(f"{FIXTURE_HOST}.") and n != f"{FIXTURE_HOST}.capture"]
+
+def test_nfs_mount_unresponsive(stack):
+    if why := collector_missing("nfsmount"):
+        pytest.skip(why)
+    hosts = by_host(evaluate(stack.web, RULES["cc-nfs-unresponsive"]))
+    assert hosts["ghost-nfsmount"] is True, "responsive 0 in every sample of the window"
+    assert hosts[FIXTURE_HOST] is False, "the fixture's NFS mounts are directories that answer"

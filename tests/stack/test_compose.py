@@ -217,6 +217,7 @@ def test_storage_aggregation():
     assert method("h.disk.sda.read_bytes_total") == "last", "a cumulative counter keeps its last value"
     assert method("h.carbon_client.connected") == "min"
     assert method("h.carbon_client.disk.success") == "min"
+    assert method("h.fs.mnt_data.responsive") == "min"
     assert method("h.memory.used") == "average"
 
 

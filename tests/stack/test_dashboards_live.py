@@ -27,6 +27,7 @@ HOST = {
     "writeboost": (FIXTURE_HOST, "writeboost"),
     "cgroups": (FIXTURE_HOST, "cgroup"),
     "process-groups": (MAIN_HOST, "process"),
+    "nfs-mounts": (FIXTURE_HOST, "nfsmount"),
 }
 
 pytestmark = pytest.mark.integration

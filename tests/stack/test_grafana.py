@@ -20,6 +20,7 @@ EXPECTED = {
     "cc-nfs-client": "nfs-client",
     "cc-nfs-server": "nfs-server",
     "cc-writeboost": "writeboost",
+    "cc-nfs-mounts": "nfs-mounts",
     "cc-agent": "agent-health",
     "cc-probes": "probes",
     "cc-cgroups": "cgroups",
@@ -27,9 +28,9 @@ EXPECTED = {
 }
 # Per-device dashboards and the variable their panels iterate over.
 INSTANCE_VARS = {"disks": "disk", "network": "nic", "writeboost": "dev", "probes": "probe", "cgroups": "cgroup",
-                 "process-groups": "group"}
+                 "process-groups": "group", "nfs-mounts": "mount"}
 # Grafana unit ids used (packages/grafana-data/src/valueFormats/categories.ts), plus custom suffix units.
-UNITS = {"none", "short", "percent", "bytes", "Bps", "pps", "iops", "ops", "cps", "ms", "d"}
+UNITS = {"none", "short", "percent", "bytes", "Bps", "pps", "iops", "ops", "cps", "ms", "s", "d"}
 DASHBOARDS = dashboards()
 
 
@@ -146,7 +147,7 @@ def test_dashboard_provider():
 ALERT_UIDS = {
     "cc-host-silent", "cc-disk-busy", "cc-fs-full", "cc-writeboost-dirty", "cc-nfs-retrans",
     "cc-agent-dropping", "cc-probe-down", "cc-cert-expiring", "cc-process-group-empty",
-    "cc-cgroup-memory-limit",
+    "cc-cgroup-memory-limit", "cc-nfs-unresponsive",
 }
 REDUCERS = {"last", "mean", "min", "max", "sum", "count", "median"}
 EVALUATORS = {"gt": 1, "lt": 1, "within_range": 2, "outside_range": 2}
