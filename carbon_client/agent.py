@@ -217,8 +217,8 @@ class Agent:
 
     def _collector_stats(self) -> dict:
         """Per collector running, or that failed: its health fields (collectors/agent.py)."""
-        return {s.collector.name: (s.duration_ms, s.success, s.errors, s.timeouts, s.skipped,
-                                   s.collector.bad_lines)
+        return {s.collector.name: (s.duration_ms, s.success, s.errors, s.collector.bad_lines, s.timeouts, s.skipped)
+                if s.collector.blocking else (s.duration_ms, s.success, s.errors, s.collector.bad_lines)
                 for s in self.slots if s.enabled or s.errors}
 
     # -- one cycle ----------------------------------------------------------------

@@ -29,15 +29,19 @@ AGENT = Schema(_AGENT_FIELDS, ("sent", "dropped", "resent", "reconnects", "skipp
             field="cpu_seconds", scale=100.0, total=False),
     gauge("rss_bytes", "B", "the agent's resident memory"),
 ))
-PER_COLLECTOR = Schema(("duration_ms", "success", "errors", "timeouts", "skipped", "bad_lines"),
-                       ("errors", "timeouts", "skipped", "bad_lines"), (
+_PER_COLLECTOR = (
     gauge("duration_ms", "ms", "time the collector's last read took"),
     gauge("success", "", "1 when the last read succeeded, 0 when it failed"),
     counter("errors", "1/s", "failed reads"),
+    counter("bad_lines", "1/s", "malformed lines of its source, skipped"),
+)
+PER_COLLECTOR = Schema(("duration_ms", "success", "errors", "bad_lines"), ("errors", "bad_lines"), _PER_COLLECTOR)
+# A collector read off the host cycle (metrics.Collector.blocking) also says what that cost.
+PER_BLOCKING = Schema(("duration_ms", "success", "errors", "bad_lines", "timeouts", "skipped"),
+                      ("errors", "bad_lines", "timeouts", "skipped"), _PER_COLLECTOR + (
     counter("timeouts", "1/s", "reads off the host cycle that took longer than their timeout "
                                "(their values are dropped)"),
     counter("skipped", "1/s", "ticks at which the collector was still busy with its last read"),
-    counter("bad_lines", "1/s", "malformed lines of its source, skipped"),
 ))
 
 
@@ -46,7 +50,8 @@ class Health(Collector):
 
     ``agent()`` gives the agent's fields up to ``repeated`` (the sender's, the
     cycle's, the scheduler's), ``process()`` its CPU seconds and resident bytes,
-    ``collectors()`` each collector's fields of PER_COLLECTOR.
+    ``collectors()`` each collector's fields of PER_COLLECTOR, or of PER_BLOCKING
+    for one read off the host cycle.
     """
 
     name = "agent"
@@ -64,19 +69,23 @@ class Health(Collector):
         self.agent = agent
         self.collectors = collectors
         self.process = process or ProcessUsage()
+        self._collectors: dict = {}
 
     def probe(self) -> None:
         return None
 
     def schema(self, instance: Optional[str]) -> Schema:
-        return AGENT if instance is None else PER_COLLECTOR
+        if instance is None:
+            return AGENT
+        return PER_BLOCKING if len(self._collectors[instance]) == len(PER_BLOCKING.fields) else PER_COLLECTOR
 
     @classmethod
     def reference(cls) -> dict[Optional[str], Schema]:
-        return {None: AGENT, "<collector>": PER_COLLECTOR}
+        return {None: AGENT, "<collector>": PER_COLLECTOR, "<collector off the cycle>": PER_BLOCKING}
 
     def read(self) -> Raw:
-        return {None: (*self.agent(), *self.process()), **self.collectors()}
+        self._collectors = self.collectors()
+        return {None: (*self.agent(), *self.process()), **self._collectors}
 
 
 class ProcessUsage:
