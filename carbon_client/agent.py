@@ -136,7 +136,7 @@ class Agent:
         size = config.workers if workers is None else workers
         blocking = sum(1 for s in self.slots if s.collector.blocking)
         self.workers = Workers(min(size, blocking)) if size and blocking else None
-        self._done: list[Sample] = []  # off-cycle samples since the last cycle, for the live view
+        self._done: list[tuple] = []  # off-cycle reads finished since the last cycle
         for s in self.slots:
             if not (s.collector.blocking and self.workers):
                 self._probe(s)
@@ -275,10 +275,7 @@ class Agent:
             self.complaints.release(("late", slot.collector.name))
             out: list[str] = []
             count = renderer.render(sample, ts, out)
-            sender = self.sender
-            if sender is not None and out:
-                sender.put("".join(out).encode("ascii"), count)
-            self._done.append(sample)
+            self._done.append((sample, out, count))
         finally:
             slot.busy = False
 
@@ -315,11 +312,28 @@ class Agent:
         count = 0
         for sample in samples:
             count += self.renderer.render(sample, timestamp, out)
+        done = self._take_done()
+        for sample, lines, n in done:
+            samples.append(sample)
+            out += lines
+            count += n
         data = "".join(out).encode("ascii")
         if self.sender is not None and data:
             self.sender.put(data, count)
+        return CycleResult(timestamp, samples, data, count, (self.monotonic() - t0) * 1000.0)
+
+    def _take_done(self) -> list:
+        """What the off-cycle reads finished since the last call: (sample, lines, count) each.
+        Their lines ride with the next cycle's: one write a tick, however many finished."""
         done, self._done = self._done, []
-        return CycleResult(timestamp, samples + done, data, count, (self.monotonic() - t0) * 1000.0)
+        return done
+
+    def flush(self) -> None:
+        """Hand the sender what finished off the cycle since the last tick (at a stop)."""
+        done = self._take_done()
+        if self.sender is not None and done:
+            self.sender.put("".join(line for _, lines, _ in done for line in lines).encode("ascii"),
+                            sum(n for _, _, n in done))
 
     def close(self) -> None:
         if self.workers is not None:

@@ -105,6 +105,7 @@ class Daemon:
         self.notifier.ready(self.describe())
         self.scheduler.run(self.stop)
         self.notifier.stopping()
+        self.agent.flush()
         rest = self.sender.close(self.config.flush_timeout)
         if rest:
             lost = sum(d.count(b"\n") for d in rest)

@@ -40,6 +40,7 @@ def settle(agent, deadline=10.0):
     while any(s.busy for s in agent.slots):
         assert time.monotonic() - t0 < deadline
         time.sleep(0.01)
+    agent.flush()
 
 
 class Slow(Collector):

@@ -132,6 +132,7 @@ def test_a_hung_or_noisy_script_costs_its_own_collector_only(tmp_path):
     deadline = time.monotonic() + 10
     while any(s.busy for s in a.slots) and time.monotonic() < deadline:
         time.sleep(0.05)
+    a.flush()
     text = "".join(sent)
     assert [line.split()[2] for line in text.splitlines() if line.startswith("h.good.v ")] == [
         "100", "101", "102", "103"]

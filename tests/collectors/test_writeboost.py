@@ -403,11 +403,13 @@ def agent_config(**kw) -> Config:
 
 
 def settle(agent, deadline=10.0):
-    """Wait until no off-cycle read is in flight; the sender-less agent keeps their samples."""
+    """Wait until no off-cycle read is in flight, then hand the sender what they made
+    (the next tick would)."""
     t0 = time.monotonic()
     while any(s.busy for s in agent.slots):
         assert time.monotonic() - t0 < deadline, "an off-cycle read never ended"
         time.sleep(0.01)
+    agent.flush()
 
 
 class Lines:
