@@ -149,7 +149,8 @@ class Agent:
         keeps every rate.
         """
         self.config = config
-        self.layout = make_layout(config.layout, config.hostname, config.prefix,
+        self.layout = make_layout("tags" if config.format == "tags" else config.layout, config.hostname,
+                                  config.prefix, config.postfix, config.hostname_method == "fqdn_reversed",
                                   disks=config.disks, nics=config.nics, writeboost=config.writeboost)
         self.renderer = Renderer(self.layout, config.counters,
                                  Filters(config.include, config.exclude, config.filters))

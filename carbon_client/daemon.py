@@ -13,6 +13,7 @@ import logging
 import signal
 import sys
 import threading
+import zlib
 from typing import Callable, Optional
 
 from carbon_client import __version__
@@ -37,6 +38,16 @@ AGENT_KEYS = (
 NAMING_KEYS = ("hostname", "prefix", "layout", "counters")
 
 
+def send_offset(config: Config) -> float:
+    """Seconds after each boundary this host samples and sends: ``send_jitter``, or by
+    default a fraction of the interval (at most a fifth, and 10 s) fixed by the host name,
+    so a fleet's hosts spread their writes over the interval and each keeps its own phase."""
+    if config.send_jitter is not None:
+        return config.send_jitter
+    span = min(config.interval / 5, 10.0)
+    return round(zlib.crc32(config.hostname.encode()) % 10_000 / 10_000 * span, 3)
+
+
 class Daemon:
     def __init__(self, config: Config, reload_config: Optional[Callable[[], Config]] = None,
                  notifier: Optional[Notifier] = None) -> None:
@@ -49,7 +60,7 @@ class Daemon:
         self.agent = Agent(config, sender=self.sender)
         self.view = self._make_view(config)
         self.scheduler = Scheduler(
-            config.interval, self.tick,
+            config.interval, self.tick, offset=send_offset(config),
             heartbeat=self.notifier.watchdog, heartbeat_every=self.notifier.watchdog_every,
         )
 
@@ -157,7 +168,7 @@ class Daemon:
             logging.getLogger().setLevel(new.log_level)
         if new.show != old.show or any(k in AGENT_KEYS for k in changed):
             self.view = self._make_view(new)
-        self.scheduler.interval = new.interval
+        self.scheduler.interval, self.scheduler.offset = new.interval, send_offset(new)
         self.config = new
         log.info("reload: applied %s; now %s", ", ".join(changed), self.describe())
         self.notifier.ready(self.describe())

@@ -36,6 +36,19 @@ def short_hostname() -> str:
     return socket.gethostname().split(".")[0] or "localhost"
 
 
+HOSTNAME_METHODS = ("short", "fqdn", "fqdn_reversed")
+FORMATS = ("plain", "tags")
+
+
+def host_name(method: str) -> str:
+    """This host's name by ``method``: ``web01``, ``web01.example.com`` (one path level, its
+    dots sent as _) or ``com.example.web01`` (as many levels as labels)."""
+    if method == "short":
+        return short_hostname()
+    fqdn = socket.getfqdn() or short_hostname()
+    return ".".join(reversed(fqdn.split("."))) if method == "fqdn_reversed" else fqdn
+
+
 def _directory(v: Any, key: str) -> str:
     path = text(v, key)
     if not os.path.isdir(path):
@@ -70,6 +83,10 @@ class Config:
     interval: int = setting(10, duration(1, 86400, whole=True))
     hostname: str = setting(check=_component, default_factory=short_hostname)
     prefix: str = setting("", _prefix)
+    postfix: str = setting("", _prefix)
+    hostname_method: str = setting("short", choice(HOSTNAME_METHODS))
+    format: str = setting("plain", choice(FORMATS))
+    send_jitter: Optional[float] = setting(None, optional(duration(0, 3600)))
     proc_root: str = setting("/proc", _directory)
     sys_root: str = setting("/sys", _directory)
     collectors: Optional[tuple[str, ...]] = setting(None, each(_collector, at_least=1, commas=True))
@@ -144,6 +161,8 @@ def build(file_values: Optional[Mapping[str, Any]] = None, flags: Optional[Mappi
     given = flag_values(flags)
     merged.update(given)
     origin.update({k: flag_name(k) for k in given})
+    if "hostname" not in merged and merged.get("hostname_method", "short") != "short":
+        merged["hostname"] = host_name(merged["hostname_method"])
     config = replace(Config(), **merged)
     _check_together(config, lambda k: origin.get(k, k))
     return config
@@ -188,6 +207,11 @@ def _check_extensions(c: Config, where: Callable[[str], str]) -> None:
 
 def _check_together(c: Config, where: Callable[[str], str]) -> None:
     _check_extensions(c, where)
+    if c.send_jitter is not None and c.send_jitter >= c.interval:
+        raise ConfigError(where("send_jitter"), f"{c.send_jitter:g}s must be shorter than interval ({c.interval}s)")
+    if c.format == "tags" and c.layout == "legacy":
+        raise ConfigError(where("format"), "tags and the legacy layout do not go together: the legacy paths are "
+                                           "the original script's plain ones")
     if c.backoff_min > c.backoff_max:
         raise ConfigError(where("backoff_min"), f"{c.backoff_min:g} must not exceed backoff_max ({c.backoff_max:g})")
     if c.protocol == "udp":
