@@ -1,10 +1,12 @@
 """`carbon-client run`: the agent, its sender and its signals, until SIGTERM.
 
-SIGTERM/SIGINT: stop collecting, flush for ``flush_timeout`` seconds, spool
-what is left, exit 0. SIGHUP: read the config file again; a bad one is refused
-with a log line and the running configuration stays; a good one is applied at
-the next tick without dropping buffered lines (a new sender takes over the old
-one's buffer and spool).
+SIGTERM/SIGINT: stop collecting, flush for ``flush_timeout`` seconds (at most
+``MAX_FLUSH``), spool what is left, exit 0. SIGHUP: read the config file
+again; a bad one is refused with a log line and the running configuration
+stays; a good one is applied at the next tick without dropping buffered lines
+(a new sender takes over the old one's buffer and spool, without waiting on a
+stalled socket). A sender thread that died stops the watchdog pings and ends
+the agent with exit 1, so that systemd restarts it.
 """
 
 from __future__ import annotations
@@ -13,12 +15,15 @@ import logging
 import signal
 import sys
 import threading
+from collections import Counter
 from typing import Callable, Optional
 
 from carbon_client import __version__, speedups
-from carbon_client.agent import Agent, make_sender
+from carbon_client.agent import Agent
 from carbon_client.config import Config, ConfigError
 from carbon_client.scheduler import Scheduler, StopFlag
+from carbon_client.sender import SpoolBusy, make_sender
+from carbon_client.sender.buffer import UNSENT
 from carbon_client.systemd import Notifier
 
 log = logging.getLogger("carbon_client")
@@ -36,6 +41,11 @@ AGENT_KEYS = (
 # ...or only new names for the same samples.
 NAMING_KEYS = ("hostname", "prefix", "layout", "counters")
 
+EXIT_FAILURE = 1
+# Stopping must fit the unit's TimeoutStopSec (30 s): this flush, the sender's
+# ABORT_GRACE and spooling what is left (tests/faults/test_loss_and_crash.py checks it).
+MAX_FLUSH = 20.0
+
 
 class Daemon:
     def __init__(self, config: Config, reload_config: Optional[Callable[[], Config]] = None,
@@ -45,13 +55,17 @@ class Daemon:
         self.notifier = notifier or Notifier.from_env()
         self.stop = StopFlag()
         self._reload = threading.Event()
-        self.sender = make_sender(config).start()
-        self.agent = Agent(config, sender=self.sender)
+        self.sender = None  # made by run(): a spool held by another agent refuses to start
+        self.agent = Agent(config)
         self.view = self._make_view(config)
         self.scheduler = Scheduler(
             config.interval, self.tick,
-            heartbeat=self.notifier.watchdog, heartbeat_every=self.notifier.watchdog_every,
+            heartbeat=self.heartbeat, heartbeat_every=self.notifier.watchdog_every,
         )
+        self.exit_code = 0
+        # What the senders a reload replaced sent and lost.
+        self._retired_sent = 0
+        self._retired_losses: Counter = Counter()
 
     def _make_view(self, config: Config):
         show = config.show if config.show is not None else sys.stdout.isatty()
@@ -82,7 +96,18 @@ class Daemon:
         return (f"{c.protocol} every {c.interval}s to {', '.join(str(d) for d in c.carbon)} "
                 f"as {self.agent.layout.base}")
 
+    def heartbeat(self) -> None:
+        """systemd's watchdog: pinged only while the sender is alive."""
+        if self.sender is None or self.sender.alive:
+            self.notifier.watchdog()
+
     def tick(self, ts: int) -> None:
+        if not self.sender.alive:
+            log.critical("the sender thread died (%s); exiting so that the agent is restarted",
+                         self.sender.failure)
+            self.exit_code = EXIT_FAILURE
+            self.stop.set()
+            return
         if self._reload.is_set():
             self._reload.clear()
             self.reload()
@@ -98,23 +123,42 @@ class Daemon:
             )
 
     def run(self) -> int:
+        try:
+            self.sender = make_sender(self.config).start()
+        except SpoolBusy as exc:
+            log.error("%s; not starting", exc)
+            return EXIT_FAILURE
+        self.agent.sender = self.sender
         self.install_signals()
         log.info("carbon-client %s: %s (collectors: %s; %s)", __version__, self.describe(),
                  ", ".join(self.agent.enabled), speedups.describe())
+        if self.config.flush_timeout > MAX_FLUSH:
+            log.warning("flush_timeout %gs: stopping flushes for %gs at most (the unit's TimeoutStopSec)",
+                        self.config.flush_timeout, MAX_FLUSH)
         self.notifier.ready(self.describe())
-        self.scheduler.run(self.stop)
+        try:
+            self.scheduler.run(self.stop)
+        except SpoolBusy as exc:  # a reload found the spool taken and could not go back
+            log.critical("%s; exiting", exc)
+            self.exit_code = EXIT_FAILURE
         self.notifier.stopping()
-        rest = self.sender.close(self.config.flush_timeout)
-        if rest:
-            lost = sum(d.count(b"\n") for d in rest)
-            log.warning("stopped with %d lines unsent and no spool to keep them "
-                        "(Carbon unreachable for %gs)", lost, self.config.flush_timeout)
-        elif self.sender.stats().get("spooled"):
-            log.info("stopped; unsent lines are in the spool for the next start")
-        else:
-            log.info("stopped; every line sent")
+        self.sender.close(min(self.config.flush_timeout, MAX_FLUSH))
+        self._log_totals()
         self.agent.source.close()
-        return 0
+        return self.exit_code
+
+    def _log_totals(self) -> None:
+        s = self.sender.stats()
+        sent = self._retired_sent + s["sent"]
+        losses = self.sender.losses() + self._retired_losses
+        unsent = losses.pop(UNSENT, 0)
+        if not (unsent or losses or s["spooled"]):
+            log.info("stopped; every line sent (%d)", sent)
+            return
+        why = f" ({', '.join(f'{n} {reason}' for reason, n in losses.items())})" if losses else ""
+        hint = " (no spool_dir to keep them)" if unsent and self.config.spool_dir is None else ""
+        log.warning("stopped: %d lines sent, %d dropped%s, %d spooled for the next start, %d unsent and lost%s",
+                    sent, sum(losses.values()), why, s["spooled"], unsent, hint)
 
     # -- reload -------------------------------------------------------------------------
 
@@ -136,11 +180,22 @@ class Daemon:
             return
         if any(k in SENDER_KEYS for k in changed):
             carried = self.sender.detach()
-            self.sender = make_sender(new)
+            self._retired_sent += self.sender.stats()["sent"]
+            self._retired_losses.update(self.sender.losses())
+            try:
+                self.sender = make_sender(new)
+            except SpoolBusy as exc:
+                log.error("reload refused, keeping the running configuration: %s", exc)
+                self.sender = make_sender(old)
+                new = old
             for data, n in carried:
                 self.sender.put(data, n)
             self.sender.start()
             log.info("reload: new sender, %d buffered lines carried over", sum(n for _, n in carried))
+            if new is old:
+                self.agent.sender = self.sender
+                self.notifier.ready(self.describe())
+                return
         if any(k in AGENT_KEYS for k in changed):
             self.agent.source.close()
             self.agent = Agent(new, sender=self.sender)

@@ -324,30 +324,3 @@ def test_formatter_same_bytes_with_and_without(tmp_path):
 
     with_c, without = run(True), run(False)
     assert with_c == without and with_c.count(b"\n") > 50
-
-
-def test_sender_writes_through_os_write():
-    """put() on an idle connection: one write, every byte arrives."""
-    import time
-
-    from carbon_client.config import Destination
-    from carbon_client.sender import TcpSender
-    from tests.line_server import LineServer
-
-    server = LineServer().start()
-    sender = TcpSender([Destination("127.0.0.1", server.port)], backoff_min=0.02, backoff_max=0.2).start()
-    try:
-        sender.put(b"a.b -1 0\n", 1)  # the sending thread connects and writes this one
-        server.wait_lines(1, timeout=10)
-        deadline = time.monotonic() + 5
-        while sender.buffered and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert sender.connected and not sender.buffered
-        data = b"".join(b"a.b %d 60\n" % i for i in range(1000))
-        sender.put(data, 1000)
-        assert sender.stats()["sent"] == 1001 and not sender.buffered  # written by put() itself
-        got = server.wait_lines(1001, timeout=10)
-        assert got[1:4] == ["a.b 0 60", "a.b 1 60", "a.b 2 60"] and len(got) == 1001
-    finally:
-        sender.close(2)
-        server.stop()

@@ -9,7 +9,6 @@ timestamps are contiguous and complete for every path.
 
 from __future__ import annotations
 
-import os
 import resource
 import signal
 import subprocess
@@ -19,9 +18,11 @@ import time
 from pathlib import Path
 
 
-from carbon_client.agent import Agent, make_sender
+from carbon_client.agent import Agent
 from carbon_client.config import build
-from carbon_client.spool import HEADER, Spool, scan
+from carbon_client.sender import make_sender
+from carbon_client.sender import records as rec
+from carbon_client.sender.spool import Spool
 from tests.line_server import LineServer
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -147,7 +148,7 @@ def test_a_stalled_carbon_is_detected_by_the_write_deadline():
     chunk = b"f.x.y 1 1700000000\n" * 50_000  # ~1 MB a put: more than the socket buffers hold
     deadline = time.monotonic() + 20
     while s.stats()["reconnects"] < 1 and time.monotonic() < deadline:
-        s.put(chunk)
+        s.put(chunk, 50_000)
         time.sleep(0.1)
     srv.stop()
     s.close(0.1)
@@ -232,12 +233,10 @@ def peak_rss_mb(proc) -> float:
 
 def spooled(spool_dir) -> set[tuple[str, int]]:
     out = set()
-    for root, _dirs, files in os.walk(spool_dir):
-        for name in files:
-            path = os.path.join(root, name)
-            data = Path(path).read_bytes()
-            for off, length, _n in scan(path)[0]:
-                out |= pairs(data[off + HEADER.size: off + length].splitlines())
+    for path in Path(spool_dir).rglob("*.seg"):
+        data = path.read_bytes()
+        for off, length, _n in rec.scan(data, rec.FILE_HEADER_SIZE)[0]:
+            out |= pairs(data[off + rec.HEADER.size: off + length].splitlines())
     return out
 
 
@@ -276,7 +275,7 @@ def test_sigterm_with_carbon_down_then_restart_replays_the_spool(tmp_path):
     rss = peak_rss_mb(first)
     err = stop_agent(first)
     assert first.returncode == 0, err
-    assert "unsent lines are in the spool" in err
+    assert "spooled for the next start" in err
     kept = spooled(spool)
     assert len({ts for _, ts in kept}) >= 3
     srv.start()
@@ -316,9 +315,9 @@ def test_a_spool_with_a_torn_last_record_is_replayed_up_to_the_tear(tmp_path):
     good = [(f"t.old.k{i} {i} 1700000000\n".encode(), 1) for i in range(50)]
     sp.append(good)
     sp.close()
-    seg = spool / os.listdir(spool)[0]
+    seg = next(spool.glob("*.seg"))
     with open(seg, "ab") as f:
-        f.write(HEADER.pack(b"CCS1", 4096, 70, 12345) + b"t.old.torn 1 17")
+        f.write(rec.record(b"t.old.torn 1 1700000000\n" * 70, 70)[:-30])
     srv = LineServer().start()
     agent = start_agent(tmp_path, "--carbon", f"127.0.0.1:{srv.port}", "--spool-dir", str(spool),
                         "--hostname", "t")
@@ -327,7 +326,7 @@ def test_a_spool_with_a_torn_last_record_is_replayed_up_to_the_tear(tmp_path):
     err = stop_agent(agent)
     srv.stop()
     assert agent.returncode == 0
-    assert "torn record" in err
+    assert "damaged records skipped, 70 lines lost" in err
     assert {x for x in got if x.startswith("t.old.")} == {d.decode().strip() for d, _ in good}
 
 
