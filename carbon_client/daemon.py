@@ -104,7 +104,7 @@ class Daemon:
     def tick(self, ts: int) -> None:
         if not self.sender.alive:
             log.critical("the sender thread died (%s); exiting so that the agent is restarted",
-                         self.sender.failure)
+                         self.sender.failure or "ended unexpectedly")
             self.exit_code = EXIT_FAILURE
             self.stop.set()
             return

@@ -139,6 +139,9 @@ class Sender:
         failures = 0
         while True:
             try:
+                if failures:
+                    self._pause(random.uniform(0, min(self.transport.backoff_max,
+                                                      self.transport.backoff_min * 2 ** failures)))
                 if not self._step():
                     return
                 failures = 0
@@ -155,16 +158,14 @@ class Sender:
                 if count:
                     log.error("sender %s: unexpected error (%d in a row, %d since the last report), "
                               "going on: %s", self.name, failures, count, exc, exc_info=True)
-                self._pause(random.uniform(0, min(self.transport.backoff_max,
-                                                  self.transport.backoff_min * 2 ** failures)))
 
     def _step(self) -> bool:
         """Spill, report, write one batch. False when the thread is done."""
         b, t = self.buffer, self.transport
-        b.spill()
-        self._report_drops()
         if self._stopping:
             return False
+        b.spill()
+        self._report_drops()
         closing = self._deadline is not None
         if not (b.has_lines(spool=not closing) or t.pending):
             if not closing:
@@ -187,6 +188,8 @@ class Sender:
             except OSError as exc:
                 if taken is not None:
                     b.reject(taken)
+                if self._stopping:  # interrupted: whoever stops us takes the window too
+                    return False
                 self._lost(exc)
                 return True
             if taken is not None:
@@ -217,6 +220,7 @@ class Sender:
                 return
             self.buffer.wait(remaining, self.buffer.spill_due)
             self.buffer.spill()
+            self._report_drops()
 
     def _report_drops(self, force: bool = False) -> None:
         losses = self.buffer.losses()

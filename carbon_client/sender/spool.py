@@ -96,6 +96,8 @@ class Spool:
                     segments.append(seg)
         self._segments = segments
         self._read_pos = 0
+        while self._segments and self.bytes > self.max_bytes:  # the limit was lowered
+            self._drop_oldest()
 
     def _take_lock(self) -> None:
         os.makedirs(self.directory, mode=0o700, exist_ok=True)
