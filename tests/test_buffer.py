@@ -65,8 +65,24 @@ def test_a_lost_connection_sends_the_window_again_first():
     b.accept(b.take(1 << 20))
     b.add(lines("b"), 2)
     b.connection_lost()
-    assert b.resent == 2
-    assert b.take(1 << 20).data == lines("a") + lines("b")
+    again = b.take(1 << 20)
+    assert again.data == lines("a") + lines("b")
+    b.accept(again)
+    assert b.resent == 2 and b.sent == 6
+
+
+def test_copies_waiting_for_a_resend_go_first_and_uncounted_when_memory_is_full():
+    b, clock = buffer(max_lines=4)
+    for tag in "ab":
+        b.add(lines(tag), 2)
+        b.accept(b.take(1))
+    b.add(lines("c"), 2)
+    b.connection_lost()  # a, b (sent) and c (never sent): six lines for four places
+    assert b.buffered == 4 and b.dropped == 0
+    b.add(lines("d"), 2)
+    b.add(lines("e"), 2)
+    assert b.drops == {OVERFLOW: 2}  # c: the copies went first
+    assert b.take(1 << 20).data == lines("d") + lines("e")
 
 
 def test_the_window_expires_by_first_write_not_by_the_last_resend():

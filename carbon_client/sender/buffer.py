@@ -14,6 +14,10 @@ The resend window keeps a batch for ``resend_seconds`` after it was first
 written (a resend does not renew it) and a line is sent again at most
 ``MAX_RESENDS`` times, so a Carbon that keeps dropping the connection cannot
 make it grow or repeat the same lines forever.
+
+Lines are counted lost (``drops``) when they were never written: a copy
+waiting to be sent again that memory cannot hold goes first and uncounted,
+as it was sent once already.
 """
 
 from __future__ import annotations
@@ -125,8 +129,9 @@ class Buffer:
             self._cond.notify()
 
     def _trim(self) -> None:
-        """Drop the oldest lines while over ``max_lines`` (lock held)."""
-        excess = self.buffered - self.max_lines
+        """Drop the oldest lines while over ``max_lines`` (lock held); lines on their way to
+        the spool do not count: in a moment they are on disk, or back here."""
+        excess = self.buffered - self._spilling - self.max_lines
         q = self._queue
         while excess > 0 and q:
             head = q[0]
@@ -138,9 +143,11 @@ class Buffer:
                 for _ in range(excess):
                     cut = head.data.index(b"\n", cut) + 1
                 q[0] = Batch(head.data[cut:], head.lines - excess)
+                q[0].sent_at, q[0].resends = head.sent_at, head.resends
                 n = excess
             self._queued -= n
-            self.drops[OVERFLOW] += n
+            if head.sent_at is None:
+                self.drops[OVERFLOW] += n
             excess -= n
 
     # -- the sending side ---------------------------------------------------------------
@@ -203,6 +210,7 @@ class Buffer:
             if self._closed:
                 return
             self.sent += taken.lines - lost
+            self.resent += sum(b.lines for b in taken.parts if b.resends)
             if lost:
                 self.drops[SEND_FAILED] += lost
             self._remember(taken.parts)
@@ -253,10 +261,8 @@ class Buffer:
         with self._cond:
             back = self._recall()
             if back:
-                n = sum(b.lines for b in back)
                 self._queue.extendleft(reversed(back))
-                self._queued += n
-                self.resent += n
+                self._queued += sum(b.lines for b in back)
                 self._trim()
 
     def delivered(self) -> None:
@@ -307,7 +313,7 @@ class Buffer:
             size += len(batches[fits].data)
         if fits:
             with self._cond:
-                self.drops[OVER_LIMIT] += sum(b.lines for b in batches[:fits])
+                self.drops[OVER_LIMIT] += sum(b.lines for b in batches[:fits] if b.sent_at is None)
             batches = batches[fits:]
         while batches:
             chunk, size = 0, 0
@@ -321,9 +327,7 @@ class Buffer:
             batches = batches[chunk:]
         return [], None
 
-    def drain(self) -> list[tuple[bytes, int]]:
-        """Everything not known delivered, oldest first: the resend window (what may still be
-        lost), what was taken and not accepted, the queue. The buffer takes no more."""
+    def _drain(self) -> list[Batch]:
         with self._cond:
             taken = self._taken
             out = self._recall() + (taken.parts if taken is not None and taken.token is None else [])
@@ -332,20 +336,25 @@ class Buffer:
             self._queued = 0
             self._taken = None
             self._closed = True
-            return [(b.data, b.lines) for b in out]
+            return out
+
+    def drain(self) -> list[tuple[bytes, int]]:
+        """Everything not known delivered, oldest first: the resend window (what may still be
+        lost), what was taken and not accepted, the queue. The buffer takes no more."""
+        return [(b.data, b.lines) for b in self._drain()]
 
     def spool_rest(self) -> list[tuple[bytes, int]]:
-        """Drain, and keep the rest in the spool; what it cannot keep is lost, counted, and returned."""
-        rest = self.drain()
-        failed: list[Batch] = [Batch(d, n) for d, n in rest]
-        if failed and self.spool is not None:
-            failed, exc = self._store(failed)
-            n = sum(n for _, n in rest) - sum(b.lines for b in failed)
+        """Drain, and keep the rest in the spool; what it cannot keep is returned, and counted
+        lost unless it had been written before."""
+        rest = self._drain()
+        failed, exc = self._store(rest) if rest and self.spool is not None else (rest, None)
+        if self.spool is not None and rest:
+            n = sum(b.lines for b in rest) - sum(b.lines for b in failed)
             if n:
                 log.info("spooled %d unsent lines to %s", n, self.spool.directory)
             if failed:
                 log.error("cannot spool %d unsent lines to %s: %s",
                           sum(b.lines for b in failed), self.spool.directory, exc)
         with self._cond:
-            self.drops[UNSENT] += sum(b.lines for b in failed)
+            self.drops[UNSENT] += sum(b.lines for b in failed if b.sent_at is None)
         return [(b.data, b.lines) for b in failed]

@@ -223,12 +223,11 @@ class Sender:
             self._report_drops()
 
     def _report_drops(self, force: bool = False) -> None:
-        losses = self.buffer.losses()
-        total = sum(losses.values())
+        total = self.buffer.dropped
         count = self._drop_log.due(total - self._drops_seen, force)
         self._drops_seen = total
         if count:
-            why = ", ".join(f"{n} {reason}" for reason, n in losses.items())
+            why = ", ".join(f"{n} {reason}" for reason, n in self.buffer.losses().items())
             log.warning("%s: %d lines dropped since the last report; %d since start (%s)",
                         self.name, count, total, why)
 

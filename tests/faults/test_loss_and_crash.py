@@ -91,13 +91,17 @@ def test_a_dead_sender_thread_stops_the_watchdog_and_exits_non_zero(tmp_path):
     srv = LineServer().start()
     env = dict(os.environ, NOTIFY_SOCKET=str(tmp_path / "notify"), WATCHDOG_USEC="400000")
     env.pop("WATCHDOG_PID", None)
-    fault = ("import time\nfrom carbon_client.sender.buffer import Buffer\nt0 = time.monotonic()\n"
-             "real = Buffer.spill\n"
-             "def spill(self):\n"
+    # Every cycle goes through the sending thread, whose every take() fails after 1.5 s.
+    fault = ("import time\nfrom carbon_client.sender.buffer import Buffer\n"
+             "from carbon_client.sender.transport import TcpTransport\n"
+             "TcpTransport.write_nowait = lambda self, data: False\n"
+             "t0 = time.monotonic()\n"
+             "real = Buffer.take\n"
+             "def take(self, *args, **kw):\n"
              "    if time.monotonic() > t0 + 1.5:\n"
              "        raise RuntimeError('injected fault')\n"
-             "    return real(self)\n"
-             "Buffer.spill = spill")
+             "    return real(self, *args, **kw)\n"
+             "Buffer.take = take")
     agent = start_agent(tmp_path, "--interval", "2", "--config",
                         config_file(tmp_path, backoff_min=0.02, backoff_max=0.2), *carbon(srv),
                         "--hostname", "w", inject=fault, env=env)
