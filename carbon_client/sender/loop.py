@@ -49,7 +49,6 @@ class Sender:
         self._thread: Optional[threading.Thread] = None
         self._deadline: Optional[float] = None  # set when closing: flush until then
         self._stopping = False
-        self.errors = 0
         self.failure: Optional[BaseException] = None
         self._error_log = Complaint()
         self._loss_log = Complaint()
@@ -147,7 +146,6 @@ class Sender:
                 failures = 0
             except Exception as exc:  # the thread's boundary: nothing may end it silently
                 failures += 1
-                self.errors += 1
                 self._recover()
                 if failures >= GIVE_UP:
                     self.failure = exc

@@ -24,9 +24,6 @@ log = logging.getLogger("carbon_client.sender")
 class Transport:
     """What the sending loop needs of a transport; subclasses open a destination and write."""
 
-    #: A lost connection may have lost what was written before it: keep a resend window.
-    reliable = True
-
     def __init__(self, destinations: list, *, backoff_min: float = 0.5, backoff_max: float = 60.0,
                  failback_interval: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
         if not destinations:
@@ -135,9 +132,10 @@ class Transport:
         return False
 
     def finish(self, deadline: float) -> bool:
-        """Close; True when the peer confirmed it read everything written."""
+        """Close; True when nothing written needs sending again (the peer confirmed it read
+        everything, or, as for datagrams, nothing could tell)."""
         self.close()
-        return not self.reliable
+        return True
 
     def close(self, broken: bool = False) -> None:
         """Close now; ``broken``: the connection failed (the next one is logged)."""

@@ -16,8 +16,6 @@ log = logging.getLogger("carbon_client.sender")
 
 
 class UdpTransport(Transport):
-    reliable = False
-
     def __init__(self, destinations: list, *, max_datagram: int = 1400, write_timeout: float = 10.0,
                  **kw) -> None:
         super().__init__(destinations, **kw)
