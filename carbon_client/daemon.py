@@ -188,10 +188,9 @@ class Daemon:
                 log.error("reload refused, keeping the running configuration: %s", exc)
                 self.sender = make_sender(old)
                 new = old
-            for data, n in carried:
-                self.sender.put(data, n)
+            self.sender.adopt(carried)
             self.sender.start()
-            log.info("reload: new sender, %d buffered lines carried over", sum(n for _, n in carried))
+            log.info("reload: new sender, %d buffered lines carried over", sum(b.lines for b in carried))
             if new is old:
                 self.agent.sender = self.sender
                 self.notifier.ready(self.describe())

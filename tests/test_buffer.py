@@ -129,7 +129,7 @@ def test_drain_hands_over_the_window_what_was_taken_and_the_queue_in_order():
     b.add(lines("b"), 2)
     b.add(lines("c"), 2)
     taken = b.take(len(lines("b")))
-    assert b.drain() == [(lines("a"), 2), (lines("b"), 2), (lines("c"), 2)]
+    assert [(x.data, x.lines) for x in b.drain()] == [(lines("a"), 2), (lines("b"), 2), (lines("c"), 2)]
     b.accept(taken)  # a late write from the old thread changes nothing
     assert b.sent == 2 and b.drain() == []
 
@@ -186,3 +186,18 @@ def test_restore_after_an_error_leaves_nothing_in_limbo(kind):
     assert b.buffered == 2
     getattr(b, kind)(taken)  # the failed step's own late call is harmless
     assert b.take(1 << 20).data == lines("a")
+
+
+def test_adopt_keeps_what_a_drained_buffer_knew_of_each_batch():
+    old, _ = buffer()
+    for tag in "ab":
+        old.add(lines(tag), 2)
+        old.accept(old.take(1))
+    old.add(lines("c"), 2)
+    new, _ = buffer(max_lines=3)
+    new.adopt(old.drain())  # a and b were written once: copies; c never was
+    assert new.dropped == 0 and new.buffered == 3
+    taken = new.take(1 << 20)
+    assert taken.data == lines("b")[len(lines("b")) // 2:] + lines("c")
+    new.accept(taken)
+    assert new.resent == 1 and new.sent == 3  # the half of b is written again

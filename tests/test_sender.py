@@ -326,4 +326,14 @@ def test_detach_does_not_wait_on_a_stalled_write():
     took = time.monotonic() - t0
     srv.stop()
     assert took < 5, f"detach waited {took:.1f} s"
-    assert sum(n for _, n in carried) >= 40 * 50_000 - s.stats()["sent"]
+    assert sum(b.lines for b in carried) >= 40 * 50_000 - s.stats()["sent"]
+
+
+def test_detach_from_a_connection_that_confirms_hands_over_no_window():
+    srv = LineServer().start()
+    s = sender(srv)
+    for ts in range(3):
+        put(s, batch(ts))
+    srv.wait_lines(30)
+    assert s.detach() == []
+    srv.stop()

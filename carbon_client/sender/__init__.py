@@ -6,7 +6,8 @@
 - loop.py: one sending thread per destination set; fanout.py: ``mode: all``.
 
 :func:`make_sender` builds what a config asks for; the object it returns has
-``start``, ``put``, ``alive``, ``health``, ``stats``, ``losses``, ``close`` and ``detach``.
+``start``, ``put``, ``alive``, ``health``, ``stats``, ``losses``, ``close``, and for a
+reload ``detach`` and ``adopt``.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ that it was not (back at the head). ``connection_lost`` puts the resend window
 back at the head: bytes a dying Carbon had not read are gone although the
 write succeeded, and a (path, timestamp) written twice lands in the same
 Whisper slot. ``spill`` moves the oldest lines to the disk spool once memory
-holds more than ``spill_at``; ``drain`` takes out all that is left unsent.
+holds more than ``spill_at``; ``drain`` takes out all that is left unsent, and
+``adopt`` takes it in (a reload).
 
 The resend window keeps a batch for ``resend_seconds`` after it was first
 written (a resend does not renew it) and a line is sent again at most
@@ -327,7 +328,9 @@ class Buffer:
             batches = batches[chunk:]
         return [], None
 
-    def _drain(self) -> list[Batch]:
+    def drain(self) -> list[Batch]:
+        """Everything not known delivered, oldest first: the resend window (what may still be
+        lost), what was taken and not accepted, the queue. The buffer takes no more."""
         with self._cond:
             taken = self._taken
             out = self._recall() + (taken.parts if taken is not None and taken.token is None else [])
@@ -338,15 +341,22 @@ class Buffer:
             self._closed = True
             return out
 
-    def drain(self) -> list[tuple[bytes, int]]:
-        """Everything not known delivered, oldest first: the resend window (what may still be
-        lost), what was taken and not accepted, the queue. The buffer takes no more."""
-        return [(b.data, b.lines) for b in self._drain()]
+    def adopt(self, batches: list[Batch]) -> None:
+        """Another buffer's :meth:`drain`, queued as it was there (copies waiting for a resend
+        stay copies: first to go, uncounted, when memory is full)."""
+        with self._cond:
+            for b in batches:
+                mine = Batch(b.data, b.lines)
+                mine.sent_at, mine.resends = b.sent_at, b.resends
+                self._queue.append(mine)
+                self._queued += b.lines
+            self._trim()
+            self._cond.notify()
 
     def spool_rest(self) -> list[tuple[bytes, int]]:
         """Drain, and keep the rest in the spool; what it cannot keep is returned, and counted
         lost unless it had been written before."""
-        rest = self._drain()
+        rest = self.drain()
         failed, exc = self._store(rest) if rest and self.spool is not None else (rest, None)
         if self.spool is not None and rest:
             n = sum(b.lines for b in rest) - sum(b.lines for b in failed)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from carbon_client.sender.buffer import Batch
 from carbon_client.sender.loop import STATS, Sender, close_all
 
 
@@ -44,6 +45,10 @@ class Fanout:
         """Flush every destination against one deadline from this thread; what none could spool."""
         return [d for rest in close_all(self.senders, timeout) for d in rest]
 
-    def detach(self) -> list[tuple[bytes, int]]:
+    def detach(self) -> list[Batch]:
         """The largest remainder: every destination gets the lines any of them still had."""
-        return max((s.detach() for s in self.senders), key=lambda r: sum(n for _, n in r))
+        return max((s.detach() for s in self.senders), key=lambda r: sum(b.lines for b in r))
+
+    def adopt(self, batches: list[Batch]) -> None:
+        for s in self.senders:
+            s.adopt(batches)

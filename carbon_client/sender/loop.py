@@ -33,6 +33,7 @@ STATS = ("sent", "dropped", "resent", "reconnects", "buffered", "spooled", "conn
 
 GIVE_UP = 10  # unexpected errors in a row before the thread ends
 ABORT_GRACE = 2.0  # seconds a stopped thread has to let go of its socket
+CONFIRM = 0.5  # seconds a reload waits for Carbon to confirm it read everything
 IDLE_WAKE = 60.0  # an idle thread still reports drops this often
 
 
@@ -103,9 +104,18 @@ class Sender:
         is one. Returns what could not be spooled (counted as dropped)."""
         return close_all([self], timeout)[0]
 
-    def detach(self) -> list[tuple[bytes, int]]:
-        """Stop at once, without waiting on a stalled socket, and hand over what is not known
-        delivered (for a reload). The spool is released for the sender that replaces this one."""
+    def detach(self) -> list[Batch]:
+        """Stop without waiting on a stalled socket, and hand over what is not known delivered
+        (for a reload: the new sender's :meth:`adopt`). A connection the thread is not writing
+        to may confirm that Carbon read everything, within ``CONFIRM`` seconds; otherwise the
+        resend window goes too. The spool is released for the sender that replaces this one."""
+        self._stopping = True
+        if self._io.acquire(blocking=False):
+            try:
+                if self.transport.connected and self.transport.finish(self._clock() + CONFIRM):
+                    self.buffer.delivered()
+            finally:
+                self._io.release()
         self._interrupt()
         self._join(self._clock() + ABORT_GRACE)
         self.transport.close()
@@ -113,6 +123,9 @@ class Sender:
         if self.buffer.spool is not None:
             self.buffer.spool.close()
         return rest
+
+    def adopt(self, batches: list[Batch]) -> None:
+        self.buffer.adopt(batches)
 
     def _interrupt(self) -> None:
         self._stopping = True

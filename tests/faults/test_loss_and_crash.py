@@ -72,7 +72,7 @@ def test_spool_directory_removed_while_running_the_agent_goes_on(tmp_path):
         seg.unlink()
     after = int(time.time()) + 1
     srv.start()
-    got = srv.wait_for(lambda g: len({ts for _, ts in pairs(g) if ts > after}) >= 3, timeout=20)
+    got = srv.wait_for(lambda g: len({ts for _, ts in pairs(g) if ts > after}) >= 2, timeout=20)
     assert agent.poll() is None, "the agent died"
     err = stop_agent(agent)
     srv.stop()
@@ -91,14 +91,14 @@ def test_a_dead_sender_thread_stops_the_watchdog_and_exits_non_zero(tmp_path):
     srv = LineServer().start()
     env = dict(os.environ, NOTIFY_SOCKET=str(tmp_path / "notify"), WATCHDOG_USEC="400000")
     env.pop("WATCHDOG_PID", None)
-    # Every cycle goes through the sending thread, whose every take() fails after 1.5 s.
+    # Every cycle goes through the sending thread, whose every take() fails after a second.
     fault = ("import time\nfrom carbon_client.sender.buffer import Buffer\n"
              "from carbon_client.sender.transport import TcpTransport\n"
              "TcpTransport.write_nowait = lambda self, data: False\n"
              "t0 = time.monotonic()\n"
              "real = Buffer.take\n"
              "def take(self, *args, **kw):\n"
-             "    if time.monotonic() > t0 + 1.5:\n"
+             "    if time.monotonic() > t0 + 1:\n"
              "        raise RuntimeError('injected fault')\n"
              "    return real(self, *args, **kw)\n"
              "Buffer.take = take")
@@ -178,15 +178,15 @@ def test_a_damaged_record_and_a_foreign_segment_cost_only_themselves(tmp_path):
 
 
 def test_disk_full_never_tears_a_line_and_counts_what_it_could_not_keep(tmp_path):
-    def small_files():  # spool writes past 20 kB fail as on a full disk: a short write, then EFBIG
-        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+    def small_files():  # spool writes past 6 kB fail as on a full disk: a short write, then EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (6000, 6000))
 
     srv = LineServer()
     agent = start_agent(tmp_path, "--config", config_file(tmp_path, buffer_lines=100, flush_timeout=2),
                         *carbon(srv), "--spool-dir", tmp_path / "spool", "--hostname", "d", preexec=small_files)
     assert wait_for(lambda: "cannot spool" in log_of(agent), timeout=30), log_of(agent)
     srv.start()
-    got = srv.wait_for(lambda g: len({ts for _, ts in pairs(g)}) >= 5, timeout=20)
+    got = srv.wait_for(lambda g: len({ts for _, ts in pairs(g)}) >= 4, timeout=20)
     err = stop_agent(agent)
     srv.stop()
     assert agent.returncode == 0, err
@@ -235,7 +235,7 @@ def test_sigterm_after_carbon_died_keeps_what_it_had_not_read(tmp_path):
     first = start_agent(tmp_path, "--config", cfg, *carbon(stall), "--spool-dir", spool, "--hostname", "w",
                         name="first")
     started = time.time()
-    assert wait_for(lambda: time.time() > started + 3.5)
+    assert wait_for(lambda: time.time() > started + 2.5)
     stall.stop(rst=True)  # it dies: every byte it held is gone, though every write succeeded
     err = stop_agent(first)  # before the next tick finds out
     ticks = int(time.time() - started)
@@ -265,14 +265,15 @@ def test_a_reload_behind_a_stalled_write_keeps_sampling_and_hands_everything_ove
     cfg = tmp_path / "agent.yaml"
     cfg.write_text(yaml.safe_dump({"carbon": [f"127.0.0.1:{stall.port}"], "write_timeout": 30}))
     agent = start_agent(tmp_path, "--config", cfg, "--spool-dir", spool, "--hostname", "h")
-    time.sleep(2.5)  # the sending thread is now blocked writing to the stalled Carbon
+    assert wait_for(lambda: "carbon-client" in log_of(agent))
+    time.sleep(1)  # the sending thread is now blocked writing to the stalled Carbon
     cfg.write_text(yaml.safe_dump({"carbon": [f"127.0.0.1:{good.port}"], "write_timeout": 30}))
     hup = time.monotonic()
     agent.send_signal(signal.SIGHUP)
     assert wait_for(lambda: "reload: applied" in log_of(agent), timeout=40)
     took = time.monotonic() - hup
     applied = int(time.time())
-    good.wait_for(lambda g: len({ts for p, ts in pairs(g) if p.startswith("h.") and ts > applied}) >= 2,
+    good.wait_for(lambda g: len({ts for p, ts in pairs(g) if p.startswith("h.") and ts > applied}) >= 1,
                   timeout=30)
     err = stop_agent(agent)
     got = good.lines()
@@ -336,7 +337,7 @@ def test_sigterm_with_many_destinations_under_a_task_limit_spools_them_all(tmp_p
                               "Fanout.start = start")
         agent = start_agent(tmp_path, *args, preexec=limit, inject=refuse_threads)
         assert wait_for(lambda: len(list(spool.glob("*/lock"))) == n), log_of(agent)
-        time.sleep(2.5)
+        time.sleep(1.5)
         t0 = time.monotonic()
         err = stop_agent(agent)
         took = time.monotonic() - t0
@@ -369,12 +370,11 @@ def test_stopping_fits_the_units_timeout_stop_sec():
 def test_a_carbon_closing_every_connection_gets_each_line_at_most_three_times(tmp_path):
     srv = LineServer(mode="flap", flap_every=0.7).start()
     agent = start_agent(tmp_path, *carbon(srv), "--hostname", "f")
-    time.sleep(5)
+    assert wait_for(lambda: srv.connections >= 5), "the agent did not reconnect"
     err = stop_agent(agent)
     srv.stop()
     assert agent.returncode == 0, err
     received = Counter((line.split()[0], line.split()[2]) for line in srv.lines() if line.startswith("f."))
-    assert srv.connections >= 4
     assert max(received.values()) <= 1 + MAX_RESENDS, received.most_common(3)
     assert_contiguous_and_complete(without_health(pairs(srv.lines())), "f", steady_paths())
 
@@ -387,12 +387,12 @@ def test_every_drop_is_counted_logged_and_in_the_stop_message(tmp_path):
     agent = start_agent(tmp_path, "--config", config_file(tmp_path, buffer_lines=100, flush_timeout=0.5),
                         *carbon(srv), "--hostname", "u")
     assert wait_for(lambda: "lines dropped since the last report" in log_of(agent), timeout=20)
-    time.sleep(2.5)
+    time.sleep(1.5)
     err = stop_agent(agent)
     assert agent.returncode == 0, err
     totals = stop_totals(err)
     assert totals["sent"] == 0 and totals["spooled"] == 0 and totals["unsent"] == 100
-    assert totals["dropped"] >= 2 * steady_paths()  # three ticks or more did not fit
+    assert totals["dropped"] >= steady_paths()  # a tick or more did not fit
     assert "memory buffer full" in err and "no spool_dir to keep them" in err
     assert err.count("lines dropped since the last report") == 2  # at once, then at the stop: not every tick
 
