@@ -53,6 +53,12 @@ class Batch:
         self.sent_at: Optional[float] = None
         self.resends = 0
 
+    def like(self, data: bytes, lines: int) -> "Batch":
+        """A batch of ``data`` with this one's history."""
+        b = Batch(data, lines)
+        b.sent_at, b.resends = self.sent_at, self.resends
+        return b
+
 
 class Taken:
     """What ``take`` handed out: batches in order, as one write, and the spool's token."""
@@ -143,8 +149,7 @@ class Buffer:
                 cut = 0
                 for _ in range(excess):
                     cut = head.data.index(b"\n", cut) + 1
-                q[0] = Batch(head.data[cut:], head.lines - excess)
-                q[0].sent_at, q[0].resends = head.sent_at, head.resends
+                q[0] = head.like(head.data[cut:], head.lines - excess)
                 n = excess
             self._queued -= n
             if head.sent_at is None:
@@ -346,9 +351,7 @@ class Buffer:
         stay copies: first to go, uncounted, when memory is full)."""
         with self._cond:
             for b in batches:
-                mine = Batch(b.data, b.lines)
-                mine.sent_at, mine.resends = b.sent_at, b.resends
-                self._queue.append(mine)
+                self._queue.append(b.like(b.data, b.lines))
                 self._queued += b.lines
             self._trim()
             self._cond.notify()

@@ -82,6 +82,15 @@ def header_at(data: bytes | memoryview, pos: int) -> tuple[int, int, int] | None
     return length, lines, pcrc
 
 
+def payload(data: bytes, pos: int, size: int) -> bytes | None:
+    """The payload of the record of ``size`` bytes at ``pos`` when both its checksums hold."""
+    head = header_at(data, pos)
+    if head is None or HEADER.size + head[0] != size or pos + size > len(data):
+        return None
+    body = data[pos + HEADER.size:pos + size]
+    return body if head[1] and zlib.crc32(body) == head[2] else None
+
+
 def scan(data: bytes, pos: int) -> tuple[list[tuple[int, int, int]], list[tuple[int, int, int]]]:
     """From ``pos``: the intact records as (offset, size, lines), and the damaged stretches
     as (offset, end, lines lost)."""

@@ -23,7 +23,6 @@ import fcntl
 import logging
 import os
 import threading
-import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Optional
@@ -333,7 +332,7 @@ class Spool:
                     os.close(fd)
                 out, bad = [], []
                 for off, length, lines in todo[:n]:
-                    payload = _payload(data, off - first, length)
+                    payload = rec.payload(data, off - first, length)
                     if payload is None:
                         bad.append((off, length, lines))
                     else:
@@ -341,7 +340,8 @@ class Spool:
                 if bad:
                     seg.records = [r for r in seg.records if r not in bad]
                     seg.lines -= sum(r[2] for r in bad)
-                    seg.size = self._bury(seg.path, [(off, off + n, lines) for off, n, lines in bad], seg.size)
+                    damage = [(off, off + length, lines) for off, length, lines in bad]
+                    seg.size = self._bury(seg.path, damage, seg.size)
                 if out:
                     return out, (seg.seq, self._read_pos + len(out))
                 if self._read_pos >= len(seg.records):
@@ -386,12 +386,3 @@ class Spool:
             if self._lock_fd is not None:
                 os.close(self._lock_fd)
                 self._lock_fd = None
-
-
-def _payload(data: bytes, pos: int, size: int) -> Optional[bytes]:
-    """The payload of the record of ``size`` bytes at ``pos`` when both its checksums hold."""
-    head = rec.header_at(data, pos)
-    if head is None or rec.HEADER.size + head[0] != size or pos + size > len(data):
-        return None
-    payload = data[pos + rec.HEADER.size: pos + size]
-    return payload if zlib.crc32(payload) == head[2] else None

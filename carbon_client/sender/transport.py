@@ -104,7 +104,7 @@ class Transport:
 
     def failback(self) -> None:
         """On a later destination for ``failback_interval``: move back to an earlier one that answers."""
-        if not self.index or self._clock() - self._connected_at < self.failback_interval:
+        if not self.index or self._interrupted or self._clock() - self._connected_at < self.failback_interval:
             return
         self._connected_at = self._clock()
         for i, dest in enumerate(self.destinations[: self.index]):
@@ -218,6 +218,7 @@ class TcpTransport(Transport):
         if sock is None:
             return False
         try:
+            sock.settimeout(max(0.001, deadline - self._clock()))
             if self._rest:
                 _send_all(sock, self._rest)
             sock.shutdown(socket.SHUT_WR)
