@@ -3,9 +3,10 @@ files, the directory lock, a directory removed underneath, a full disk."""
 
 from __future__ import annotations
 
+import errno
 import os
-import resource
 from contextlib import contextmanager
+from unittest import mock
 
 import pytest
 
@@ -36,14 +37,22 @@ def disk_bytes(d) -> int:
 
 
 @contextmanager
-def file_size_limit(limit: int):
-    """Writes past ``limit`` bytes of a file fail with EFBIG (a short write first): a full disk."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
-    try:
+def full_disk(room: int):
+    """The disk takes ``room`` more bytes (a short write), then every write fails with ENOSPC.
+
+    os.pwrite is wrapped, not RLIMIT_FSIZE set: that limit is the whole process's,
+    and other threads of the test run write files too."""
+    real, left = os.pwrite, [room]
+
+    def pwrite(fd, data, offset):
+        if left[0] <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        n = real(fd, bytes(data[:left[0]]), offset)
+        left[0] -= n
+        return n
+
+    with mock.patch.object(os, "pwrite", pwrite):
         yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
 
 
 def test_records_come_back_in_order_and_acknowledged_ones_go(tmp_path):
@@ -251,7 +260,7 @@ def test_a_full_disk_stores_nothing_half_and_the_spool_goes_on(tmp_path):
     sp = Spool(str(d)).open()
     sp.append([batch(1)])
     size = disk_bytes(d)
-    with file_size_limit(size + 10), pytest.raises(OSError):  # a short write, then EFBIG
+    with full_disk(10), pytest.raises(OSError):  # a short write, then ENOSPC
         sp.append([batch(2)])
     assert disk_bytes(d) == size
     sp.append([batch(3)])

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from carbon_client.sender.spool import Spool
-from tests.test_spool import file_size_limit
+from tests.test_spool import full_disk
 
 count = st.integers(1, 4)
 ops = st.lists(st.one_of(
@@ -66,7 +66,7 @@ class World:
     def full(self, n: int, lines: int, room: int) -> None:
         batches = self.batches(n, lines)
         try:
-            with file_size_limit(max(self.sizes().values(), default=0) + room):
+            with full_disk(room):
                 self.spool.append(batches)
         except OSError:
             self.unacknowledged.update(batches)

@@ -31,7 +31,8 @@ class Fanout:
         return next((s.failure for s in self.senders if s.failure is not None), None)
 
     def health(self) -> tuple:
-        sent, dropped, resent, reconnects, buffered, spooled, connected, _ = zip(*(s.health() for s in self.senders))
+        each = [s.health() for s in self.senders]
+        sent, dropped, resent, reconnects, buffered, spooled, connected, _ = zip(*each)
         return (sum(sent), sum(dropped), sum(resent), sum(reconnects), max(buffered), max(spooled),
                 sum(connected), 0)
 

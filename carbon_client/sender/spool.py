@@ -207,7 +207,7 @@ class Spool:
             if seg is not None and seg.size + size > self.segment_bytes and seg.records:
                 self._seal()
                 seg = None
-            while self._segments and self.bytes + size + (rec.FILE_HEADER_SIZE if seg is None else 0) > self.max_bytes:
+            while self._segments and self.bytes + size + (0 if seg else rec.FILE_HEADER_SIZE) > self.max_bytes:
                 if self._segments[0] is seg:
                     seg = None
                 self._drop_oldest()
