@@ -15,6 +15,8 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 CLI = [sys.executable, "-m", "carbon_client"]
 COLLECTORS = "load,memory,swap,net"
 
+started: list[subprocess.Popen] = []  # what conftest.py kills after a test that failed midway
+
 
 def pairs(lines) -> set[tuple[str, int]]:
     out = set()
@@ -50,6 +52,7 @@ def start_agent(tmp_path, *args, preexec=None, name="agent", inject=None, env=No
         stdout=subprocess.DEVNULL, stderr=err, preexec_fn=preexec, env=env,
     )
     proc.err_path = tmp_path / f"{name}.err"
+    started.append(proc)
     return proc
 
 
