@@ -103,7 +103,8 @@ class Config:
     backoff_max: float = setting(60.0, duration(0.01, 86400))
     connect_timeout: float = setting(5.0, duration(0.1, 600))
     write_timeout: float = setting(10.0, duration(0.1, 600))
-    flush_timeout: float = setting(5.0, duration(0, 3600))
+    # At most 20 s: stopping (flush, release sockets, spool) fits the unit's TimeoutStopSec=30s.
+    flush_timeout: float = setting(5.0, duration(0, 20))
     command_timeout: float = setting(5.0, duration(0.1, 600))
     spool_dir: Optional[str] = setting(None, optional(text))
     spool_max_bytes: int = setting(256 << 20, number(SPOOL_MIN_BYTES, 1 << 40, integer=True))
