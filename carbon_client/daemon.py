@@ -32,7 +32,8 @@ log = logging.getLogger("carbon_client")
 # Keys whose change needs a new sender...
 SENDER_KEYS = (
     "carbon", "protocol", "mode", "buffer_lines", "backoff_min", "backoff_max",
-    "connect_timeout", "write_timeout", "spool_dir", "spool_max_bytes", "resend_window",
+    "connect_timeout", "write_timeout", "reconnect_interval", "spool_dir", "spool_max_bytes",
+    "resend_window",
 )
 # ...only new names (or filters) for the same samples: the collectors and their rates stay...
 NAMING_KEYS = ("hostname", "hostname_method", "prefix", "postfix", "layout", "format", "counters",

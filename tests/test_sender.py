@@ -27,9 +27,10 @@ def put(s, data: bytes) -> None:
 
 
 def sender(*servers, buffer_lines=200_000, resend_seconds=20.0, spool=None, write_timeout=2.0,
-           failback_interval=60.0) -> Sender:
+           failback_interval=60.0, reconnect_interval=None) -> Sender:
     transport = TcpTransport([Destination("127.0.0.1", s.port) for s in servers], backoff_min=0.02,
-                             backoff_max=0.2, write_timeout=write_timeout, failback_interval=failback_interval)
+                             backoff_max=0.2, write_timeout=write_timeout, failback_interval=failback_interval,
+                             reconnect_interval=reconnect_interval)
     return Sender(transport, Buffer(buffer_lines, spool=spool, resend_seconds=resend_seconds)).start()
 
 
@@ -181,6 +182,44 @@ def test_failover_to_second_and_back_to_first():
     first.stop()
     second.stop()
     assert timestamps(first.lines() + second.lines()) == set(range(1, ts))
+
+
+def test_the_first_connection_and_a_failover_are_logged_at_info(caplog):
+    first, second = LineServer(), LineServer().start()
+    caplog.set_level("INFO", logger="carbon_client.sender")
+    s = sender(first, second)
+    put(s, batch(1))
+    assert len(second.wait_lines(10)) == 10
+    s.close()
+    second.stop()
+    second.start()
+    s = sender(second)
+    put(s, batch(2))
+    assert len(second.wait_lines(20)) == 20
+    s.close()
+    second.stop()
+    infos = [r.getMessage() for r in caplog.records if r.levelname == "INFO"]
+    assert f"connected to Carbon at 127.0.0.1:{second.port} (failover: 127.0.0.1:{first.port} " \
+           "does not answer)" in infos
+    assert f"connected to Carbon at 127.0.0.1:{second.port}" in infos
+
+
+def test_reconnect_interval_opens_new_connections_and_loses_nothing():
+    srv = LineServer().start()
+    s = sender(srv, reconnect_interval=0.3)
+    ts = 0
+    deadline = time.monotonic() + 1.5
+    while time.monotonic() < deadline:
+        put(s, batch(ts))
+        ts += 1
+        time.sleep(0.02)
+    s.close()
+    srv.stop()
+    got = srv.lines()
+    assert srv.connections >= 4, srv.connections
+    assert timestamps(got) == set(range(ts))
+    assert len(got) == 10 * ts, "a confirmed connection was sent again"
+    assert s.stats()["resent"] == 0
 
 
 def test_mode_all_each_destination_gets_every_line_one_down():

@@ -103,6 +103,8 @@ class Config:
     backoff_max: float = setting(60.0, duration(0.01, 86400))
     connect_timeout: float = setting(5.0, duration(0.1, 600))
     write_timeout: float = setting(10.0, duration(0.1, 600))
+    # Open a new connection this often (load-balanced relays); None: keep one for ever.
+    reconnect_interval: Optional[float] = setting(None, optional(duration(10, 86400)))
     # At most 20 s: stopping (flush, release sockets, spool) fits the unit's TimeoutStopSec=30s.
     flush_timeout: float = setting(5.0, duration(0, 20))
     command_timeout: float = setting(5.0, duration(0.1, 600))

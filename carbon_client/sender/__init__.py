@@ -56,7 +56,8 @@ def make_sender(config):
             transport = UdpTransport(destinations, write_timeout=config.write_timeout, **backoff)
         else:
             transport = TcpTransport(destinations, connect_timeout=config.connect_timeout,
-                                     write_timeout=config.write_timeout, **backoff)
+                                     write_timeout=config.write_timeout,
+                                     reconnect_interval=config.reconnect_interval, **backoff)
         spool = open_spool(spool_dir, config.spool_max_bytes) if spool_dir else None
         buffer = Buffer(config.buffer_lines, spool=spool, resend_seconds=0 if udp else resend)
         return Sender(transport, buffer, name=str(destinations[0]))

@@ -190,6 +190,8 @@ class Sender:
             b.connection_lost()  # not confirmed: send the window again while there is time
             return True
         with self._io:
+            if t.aged and not closing:
+                self._reconnect()
             if not t.connected and not t.connect(self._pause):
                 return not self._stopping
             t.failback()
@@ -206,6 +208,15 @@ class Sender:
             if taken is not None:
                 b.accept(taken, lost)
         return True
+
+    def _reconnect(self) -> None:
+        """``reconnect_interval``: let the connection go once Carbon confirmed it read
+        everything (else the resend window goes again on the next one)."""
+        log.debug("sender %s: reconnect_interval reached, opening a new connection", self.name)
+        if self.transport.finish(self._clock() + CONFIRM):
+            self.buffer.delivered()
+        else:
+            self.buffer.connection_lost()
 
     def _lost(self, exc: OSError) -> None:
         count = self._loss_log.due()

@@ -3,8 +3,10 @@
 A transport connects to the first destination that answers, in the configured
 order, retrying with exponential backoff and full jitter (tenacity); while on
 a later destination it tries the first ones again every ``failback_interval``
-seconds. It writes bytes and says when the connection broke; what to send
-again is the buffer's business.
+seconds, and with ``reconnect_interval`` it opens a new connection that often
+(the sending loop lets the old one go once Carbon confirmed it). It writes
+bytes and says when the connection broke; what to send again is the buffer's
+business.
 """
 
 from __future__ import annotations
@@ -25,13 +27,15 @@ class Transport:
     """What the sending loop needs of a transport; subclasses open a destination and write."""
 
     def __init__(self, destinations: list, *, backoff_min: float = 0.5, backoff_max: float = 60.0,
-                 failback_interval: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+                 failback_interval: float = 60.0, reconnect_interval: Optional[float] = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         if not destinations:
             raise ValueError("no destination")
         self.destinations = list(destinations)
         self.backoff_min = backoff_min
         self.backoff_max = backoff_max
         self.failback_interval = failback_interval
+        self.reconnect_interval = reconnect_interval
         self._clock = clock
         self._sock: Optional[socket.socket] = None
         self.index: Optional[int] = None  # the destination in use
@@ -52,6 +56,12 @@ class Transport:
     def pending(self) -> bool:
         """Bytes of a partial :meth:`write_nowait` wait for the next :meth:`write`."""
         return False
+
+    @property
+    def aged(self) -> bool:
+        """Connected for ``reconnect_interval``: time for a new connection."""
+        return (self._sock is not None and self.reconnect_interval is not None
+                and self._clock() - self._connected_at >= self.reconnect_interval)
 
     # -- connecting ---------------------------------------------------------------------
 
@@ -98,8 +108,13 @@ class Transport:
         self.index = index
         self.connections += 1
         self._connected_at = self._clock()
-        level = logging.INFO if self._failing or index else logging.DEBUG
-        log.log(level, "connected to Carbon at %s", self.destinations[index])
+        if index:
+            log.info("connected to Carbon at %s (failover: %s does not answer)", self.destinations[index],
+                     ", ".join(map(str, self.destinations[:index])))
+        elif self._failing or self.connections == 1:
+            log.info("connected to Carbon at %s", self.destinations[index])
+        else:
+            log.debug("connected to Carbon at %s", self.destinations[index])
         self._failing = False
 
     def failback(self) -> None:
@@ -200,8 +215,8 @@ class TcpTransport(Transport):
 
     def write_nowait(self, data: bytes) -> bool:
         sock = self._sock
-        # Not on a later destination: the sending thread looks for the first one again.
-        if sock is None or self.index or self._rest or _peer_closed(sock):
+        # Not on a later destination nor an aged connection: the sending thread handles those.
+        if sock is None or self.index or self._rest or self.aged or _peer_closed(sock):
             return False
         try:
             # The socket has a timeout, so its descriptor is non-blocking: a plain write()
