@@ -2,7 +2,8 @@
 
 Default layout: ``[prefix.]host.group[.instance].key``. Every component keeps
 ``[A-Za-z0-9_-]``; any other character becomes ``_``, so ``flannel.1`` is
-``flannel_1`` and a dot in a device name can never add a level.
+``flannel_1`` and a dot in a device name can never add a level. An instance
+that is a tuple is one level per item (``host.pressure.cpu.some.avg10``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,14 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 def sanitize(component: str) -> str:
     """One path component: every character outside [A-Za-z0-9_-] becomes '_'."""
     return _UNSAFE.sub("_", component) or "_"
+
+
+def instance_levels(instance) -> str:
+    """An instance as path levels: a string is one component; a tuple (pressure's
+    ``("cpu", "some")``) is one component per item."""
+    if isinstance(instance, tuple):
+        return ".".join(map(sanitize, instance))
+    return sanitize(instance)
 
 
 def sanitize_dotted(path: str) -> str:
@@ -54,7 +63,7 @@ class DefaultLayout(Layout):
     def path(self, group: str, instance: Optional[str], key: str) -> Optional[tuple[str, float]]:
         if instance is None:
             return f"{self.base}.{sanitize(group)}.{sanitize(key)}", 1.0
-        return f"{self.base}.{sanitize(group)}.{sanitize(instance)}.{sanitize(key)}", 1.0
+        return f"{self.base}.{sanitize(group)}.{instance_levels(instance)}.{sanitize(key)}", 1.0
 
 
 class LegacyLayout(Layout):
