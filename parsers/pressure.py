@@ -40,8 +40,7 @@ _FORMAT = "expected 'some|full avg10=N.NN avg60=N.NN avg300=N.NN total=N'"
 
 
 def _avg(line: str, word: str) -> float:
-    whole, _, cents = word.partition(".")
-    if not (whole.isdigit() and (cents.isdigit() or not cents) and word.isascii()):
+    if not (word.replace(".", "", 1).isdigit() and word.isascii() and word[0] != "."):
         raise ParseError(f"pressure: {excerpt(line)}: {excerpt(word)} is not a percentage")
     value = float(word)
     if not math.isfinite(value):  # float("9" * 400) is inf
@@ -51,13 +50,17 @@ def _avg(line: str, word: str) -> float:
 
 def _line(line: str, words: list[str]) -> PressureLine:
     """The values of one line by name; names a later kernel adds are ignored."""
-    found = dict(w.partition("=")[::2] for w in words[1:])
-    try:
-        avg10, avg60, avg300, total = found["avg10"], found["avg60"], found["avg300"], found["total"]
-    except KeyError:
-        raise ParseError(f"pressure: {excerpt(line)}: {_FORMAT}") from None
-    if len(found) != len(words) - 1:  # a name twice
-        raise ParseError(f"pressure: {excerpt(line)}: {_FORMAT}")
+    if (len(words) == 5 and words[1][:6] == "avg10=" and words[2][:6] == "avg60=" and words[3][:7] == "avg300="
+            and words[4][:6] == "total="):  # the kernel's order
+        avg10, avg60, avg300, total = words[1][6:], words[2][6:], words[3][7:], words[4][6:]
+    else:
+        found = dict(w.partition("=")[::2] for w in words[1:])
+        if len(found) != len(words) - 1:  # a name twice
+            raise ParseError(f"pressure: {excerpt(line)}: {_FORMAT}")
+        try:
+            avg10, avg60, avg300, total = found["avg10"], found["avg60"], found["avg300"], found["total"]
+        except KeyError:
+            raise ParseError(f"pressure: {excerpt(line)}: {_FORMAT}") from None
     if not (total.isdigit() and total.isascii()):
         raise ParseError(f"pressure: {excerpt(line)}: {excerpt(total)} is not a count of microseconds")
     try:

@@ -35,8 +35,9 @@ def parse_sockstat(text: str, on_error: OnError = None) -> list[SockstatLine]:
             continue
         keys = words[0::2]
         try:
+            joined = "".join(keys)
             if (not sep or not words or len(words) % 2 or not proto.isalnum() or not proto.isascii()
-                    or not all(k.isalpha() and k.isascii() for k in keys)):
+                    or not (joined.isalpha() and joined.isascii())):
                 raise ParseError(f"sockstat: {excerpt(line)}: expected 'PROTO: name value ...'")
             out.append(SockstatLine(proto, tuple(keys), tuple(uints("sockstat", line, words[1::2]))))
         except ParseError as err:

@@ -138,3 +138,30 @@ def test_softnet_round_trip(rows):
     assert [(r.cpu, r.processed, r.dropped, r.time_squeeze) for r in got] == [
         (i, *vals) for i, (vals, _) in enumerate(rows)]
     assert all(isinstance(r, SoftnetRow) for r in got)
+
+
+@st.composite
+def snmp6_lines(draw):
+    tables = draw(st.lists(st.sampled_from(["Ip6", "Icmp6", "Udp6", "UdpLite6"]), min_size=1, max_size=4, unique=True))
+    lines = []
+    for t in tables:
+        for f in draw(st.lists(NAME, min_size=1, max_size=8, unique=True)):
+            lines.append((t, f, draw(COUNTER)))
+    return lines
+
+
+@SETTINGS
+@given(snmp6_lines(), st.sampled_from(["", "\n"]), st.booleans(), st.data())
+def test_snmp6_round_trip(lines, end, blank, data):
+    # printf("%-32s\t%lu\n"); a blank line sends the parse down its line-by-line path
+    text = "".join(f"{t + f:<32}\t{v}\n" for t, f, v in lines).rstrip("\n") + end + ("\n\n" if blank else "")
+    expected: dict[str, list] = {}
+    for t, f, v in lines:
+        expected.setdefault(t, []).append((f, v))
+    assert parse_snmp6(text) == [SnmpTable(t, tuple(f for f, _ in fv), tuple(v for _, v in fv))
+                                 for t, fv in expected.items()]
+    keep = data.draw(st.sets(st.integers(0, 7)))
+    picked = parse_snmp6(text, pick=lambda t, f: tuple(i for i in range(len(f)) if i in keep))
+    assert picked == [SnmpTable(t, tuple(f for i, (f, _) in enumerate(fv) if i in keep),
+                                tuple(v for i, (_, v) in enumerate(fv) if i in keep))
+                      for t, fv in expected.items() if keep & set(range(len(fv)))]
