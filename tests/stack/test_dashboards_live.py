@@ -24,6 +24,7 @@ HOST = {
     "nfs-client": (FIXTURE_HOST, "nfs"),
     "nfs-server": (FIXTURE_HOST, "nfs"),
     "writeboost": (FIXTURE_HOST, "writeboost"),
+    "network-stack": (FIXTURE_HOST, "netstat"),
 }
 
 pytestmark = pytest.mark.integration
@@ -91,5 +92,8 @@ def test_every_metric_sent_is_on_a_dashboard(stack):
         assert {"nfs", "nfsd"} <= groups
     if stack.writeboost:
         assert "writeboost" in groups
+    if not collector_missing("netstat"):
+        # the fixture agent sends the network stack groups from the captures; kernel and processes are this host's
+        assert {"pressure", "netstat", "sockstat", "softnet", "conntrack", "kernel", "processes"} <= groups
     unread = [m for m in sent if not any(p.match(m) for p in patterns)]
     assert not unread, f"{len(unread)} of {len(sent)} series on no dashboard: {unread[:40]}"
