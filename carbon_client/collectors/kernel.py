@@ -22,12 +22,15 @@ T = TypeVar("T")
 
 class Kernel(Collector):
     name = group = "kernel"
+    # Listing /proc to count processes takes about 3 ms with 2000 processes (docs/BENCHMARKS.md).
+    blocking = True
     description = (
         "Kernel facts: online CPUs (/sys/devices/system/cpu/online, else the cpuN lines of "
         "/proc/stat), uptime (/proc/uptime), file handles (/proc/sys/fs/file-nr), entropy "
         "(/proc/sys/kernel/random/entropy_avail: a constant 256 since 5.18), processes (the "
         "pid directories of /proc) and threads (every task the kernel has, kernel threads "
-        "included: the total of /proc/loadavg). A file that is missing leaves its key out."
+        "included: the total of /proc/loadavg). A file that is missing leaves its key out. Listing "
+        "/proc takes milliseconds with thousands of processes, so the group runs off the host cycle."
     )
     source_path = "uptime"
     fields = ("cpus", "uptime", "file_handles_allocated", "file_handles_max", "entropy_avail", "processes",
