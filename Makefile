@@ -8,7 +8,7 @@ CONFIG ?= $(EXAMPLE_CONFIG)
 # Debian packages the test suite drives for real (dstat to compare `top` with,
 # graphite-web, carbon-c-relay, docker-compose and systemd-analyze for the
 # stack tests).
-TEST_DEBS := dstat graphite-web carbon-c-relay docker-compose systemd
+TEST_DEBS := dstat graphite-web carbon-c-relay docker-compose systemd openssl procps
 BENCH_DEBS := collectd-core
 
 .PHONY: run test venv test-venv system-deps bench docs install-service clean

@@ -6,19 +6,21 @@ import logging
 import os
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable, Optional
 
-from carbon_client.collectors import REGISTRY
+from carbon_client.collectors import make_collectors
 from carbon_client.collectors.agent import Health
 from carbon_client.config import Config
 from carbon_client.lines import Renderer
 from carbon_client.logonce import LogOnce
 from carbon_client.metrics import Collector, Unavailable
-from carbon_client.naming import make_layout, sanitize
+from carbon_client.naming import Filters, make_layout, sanitize
 from carbon_client.sampling import Sample, Sampler
 from carbon_client.sender import Fanout, TcpSender, UdpSender
 from carbon_client.source import Source
 from carbon_client.spool import Spool
+from carbon_client.workers import Workers
 
 log = logging.getLogger("carbon_client")
 
@@ -72,11 +74,20 @@ def make_sender(config: Config):
 class _Slot:
     collector: Collector
     sampler: Sampler
+    interval: int  # seconds, a multiple of the agent's
+    timeout: float  # seconds an off-cycle read may take before its result is dropped
     enabled: bool = False
+    probed: bool = False
+    busy: bool = False  # an off-cycle read is in flight
+    started: float = 0.0  # when it started (monotonic)
+    overdue: bool = False  # it has run longer than its timeout (counted once)
     duration_ms: float = 0.0
     success: int = 1
     errors: int = 0
+    timeouts: int = 0
+    skipped: int = 0
     last_reason: str = ""
+    next_probe: float = 0.0  # wall time at which a disabled collector looks for its source again
 
 
 @dataclass
@@ -100,7 +111,10 @@ class Agent:
         monotonic: Callable[[], float] = time.monotonic,
         health: bool = True,
         process: Optional[Callable[[], tuple]] = None,
+        workers: Optional[int] = None,
     ) -> None:
+        """``workers``: threads for the collectors whose read can block (None: the
+        config's ``workers``); 0 reads them inline like the others (top, once, tests)."""
         self.config = config
         self.source = source or Source(
             config.proc_root, config.sys_root, command_timeout=config.command_timeout
@@ -109,20 +123,23 @@ class Agent:
         self.sender = sender
         self.cycle_ms = 0.0
         self.skipped = 0
-        self.cycles = 0
+        self.repeated = 0
         self.complaints = LogOnce(log)
-        self._reprobe_every = max(1, REPROBE_SECONDS // config.interval)
-        names = config.collectors or tuple(REGISTRY)
         self.explicit = config.collectors is not None
-        self.slots = [self._slot(REGISTRY[n](self.source, config)) for n in names]
+        self.slots = [self._slot(c) for c in make_collectors(self.source, config)]
         self.health_slots = []
         if health:
             self.health_slots = [self._slot(Health(self.source, config, agent=self._agent_stats,
                                                    collectors=self._collector_stats, process=process))]
-        for s in self.slots:
-            self._probe(s, first=True)
         for s in self.health_slots:
-            s.enabled = True
+            s.enabled = s.probed = True
+        size = config.workers if workers is None else workers
+        blocking = sum(1 for s in self.slots if s.collector.blocking)
+        self.workers = Workers(min(size, blocking)) if size and blocking else None
+        self._done: list[Sample] = []  # off-cycle samples since the last cycle, for the live view
+        for s in self.slots:
+            if not (s.collector.blocking and self.workers):
+                self._probe(s)
         self.rename(config)
 
     def rename(self, config: Config) -> None:
@@ -134,15 +151,23 @@ class Agent:
         self.config = config
         self.layout = make_layout(config.layout, config.hostname, config.prefix,
                                   disks=config.disks, nics=config.nics, writeboost=config.writeboost)
-        self.renderer = Renderer(self.layout, config.counters)
+        self.renderer = Renderer(self.layout, config.counters,
+                                 Filters(config.include, config.exclude, config.filters))
         for s in self.slots + self.health_slots:
             s.sampler.want_totals = self.renderer.wants_totals
 
     def _slot(self, c: Collector) -> _Slot:
-        return _Slot(c, Sampler(c))
+        interval = self.config.intervals.get(c.name) or getattr(c, "interval", None) or self.config.interval
+        timeout = getattr(c, "timeout", None) or self.config.command_timeout
+        return _Slot(c, Sampler(c), int(interval), timeout)
 
-    def _probe(self, slot: _Slot, first: bool = False) -> None:
+    def _probe(self, slot: _Slot) -> bool:
+        """Look for the collector's source; True when it is there. A disabled collector
+        looks again every REPROBE_SECONDS."""
         c = slot.collector
+        first = not slot.probed
+        slot.probed = True
+        slot.next_probe = time.time() + REPROBE_SECONDS
         try:
             c.probe()
         except Unavailable as exc:
@@ -151,14 +176,29 @@ class Agent:
                 log.log(lvl, "collector %s disabled: %s", c.name, exc)
             slot.last_reason = str(exc)
             slot.enabled = False
-            return
-        if not first:
+            return False
+        except Exception as exc:  # a plugin's own probe failing: disabled, never fatal
+            log.error("collector %s disabled: its probe failed: %s", c.name, exc, exc_info=True)
+            slot.last_reason = f"probe failed: {exc}"
+            slot.enabled = False
+            return False
+        if not first and not slot.enabled:
             log.info("collector %s enabled: its source appeared", c.name)
         slot.enabled = True
         slot.last_reason = ""
+        return True
+
+    def _ready(self, slot: _Slot) -> bool:
+        """Whether the collector is to be read: enabled, or its source looked for again and found."""
+        if slot.enabled:
+            return True
+        if not slot.probed or time.time() >= slot.next_probe:
+            return self._probe(slot)
+        return False
 
     @property
     def enabled(self) -> list[str]:
+        """Collectors whose source was found (blocking ones are looked for off the cycle)."""
         return [s.collector.name for s in self.slots if s.enabled]
 
     def collector(self, name: str) -> Optional[Collector]:
@@ -166,18 +206,19 @@ class Agent:
 
     def unavailable(self) -> dict[str, str]:
         """Collectors disabled because their source is missing, and why."""
-        return {s.collector.name: s.last_reason for s in self.slots if not s.enabled}
+        return {s.collector.name: s.last_reason for s in self.slots if s.probed and not s.enabled}
 
     # -- health -----------------------------------------------------------------
 
     def _agent_stats(self) -> tuple:
         """The health group's fields from ``sent`` to ``skipped``: the sender's, then the agent's."""
         s = self.sender.health() if self.sender is not None else NO_SENDER
-        return (*s, self.cycle_ms, self.skipped)
+        return (*s, self.cycle_ms, self.skipped, self.repeated)
 
     def _collector_stats(self) -> dict:
-        """Per collector running, or that failed: (duration_ms, success, errors)."""
-        return {s.collector.name: (s.duration_ms, s.success, s.errors)
+        """Per collector running, or that failed: its health fields (collectors/agent.py)."""
+        return {s.collector.name: (s.duration_ms, s.success, s.errors, s.timeouts, s.skipped,
+                                   s.collector.bad_lines)
                 for s in self.slots if s.enabled or s.errors}
 
     # -- one cycle ----------------------------------------------------------------
@@ -209,18 +250,63 @@ class Agent:
         return sample
 
     def sample(self) -> list[Sample]:
-        """Read every enabled collector once (not the health groups)."""
+        """Read every collector once, inline, blocking ones too (top, once); not the health group."""
         self.source.new_cycle()
-        self.cycles += 1
-        if self.cycles % self._reprobe_every == 0:
-            for s in self.slots:
-                if not s.enabled:
-                    self._probe(s)
-        return [x for x in (self._read(s) for s in self.slots if s.enabled) if x is not None]
+        return [x for x in (self._read(s) for s in self.slots if self._ready(s)) if x is not None]
+
+    def _off_cycle(self, slot: _Slot, ts: int) -> None:
+        """One read of a collector that can block, in a worker thread: its lines are stamped
+        with the tick they belong to, or dropped and counted when it took longer than its timeout."""
+        try:
+            if not self._ready(slot):
+                return
+            t0 = slot.started = self.monotonic()  # the read's deadline; a probe has its own
+            renderer = self.renderer
+            sample = self._read(slot)
+            if sample is None:
+                return
+            late = self.monotonic() - t0
+            if late > slot.timeout:
+                slot.timeouts += 0 if slot.overdue else 1
+                self.complaints.complain(("late", slot.collector.name),
+                                         f"collector {slot.collector.name} took {late:.1f} s, more than its "
+                                         f"timeout of {slot.timeout:g} s: its values for {ts} are dropped")
+                return
+            self.complaints.release(("late", slot.collector.name))
+            out: list[str] = []
+            count = renderer.render(sample, ts, out)
+            sender = self.sender
+            if sender is not None and out:
+                sender.put("".join(out).encode("ascii"), count)
+            self._done.append(sample)
+        finally:
+            slot.busy = False
 
     def cycle(self, timestamp: int) -> CycleResult:
+        """One tick: the collectors due at ``timestamp`` (a multiple of their interval), the
+        blocking ones handed to the workers, then the health group; the lines to the sender."""
         t0 = self.monotonic()
-        samples = self.sample()
+        self.source.new_cycle()
+        samples = []
+        for slot in self.slots:
+            if timestamp % slot.interval:
+                continue
+            if self.workers is not None and slot.collector.blocking:
+                if slot.busy:
+                    slot.skipped += 1
+                    if not slot.overdue and t0 - slot.started > slot.timeout:
+                        slot.overdue = True
+                        slot.timeouts += 1
+                        self.complaints.complain(("late", slot.collector.name),
+                                                 f"collector {slot.collector.name} has not answered for "
+                                                 f"{t0 - slot.started:.0f} s; skipped until it does")
+                    continue
+                slot.busy, slot.started, slot.overdue = True, t0, False
+                self.workers.submit(partial(self._off_cycle, slot, timestamp))
+            elif self._ready(slot):
+                sample = self._read(slot)
+                if sample is not None:
+                    samples.append(sample)
         self.cycle_ms = (self.monotonic() - t0) * 1000.0
         samples += [x for x in (self._read(s) for s in self.health_slots) if x is not None]
         out: list[str] = []
@@ -230,4 +316,10 @@ class Agent:
         data = "".join(out).encode("ascii")
         if self.sender is not None and data:
             self.sender.put(data, count)
-        return CycleResult(timestamp, samples, data, count, (self.monotonic() - t0) * 1000.0)
+        done, self._done = self._done, []
+        return CycleResult(timestamp, samples + done, data, count, (self.monotonic() - t0) * 1000.0)
+
+    def close(self) -> None:
+        if self.workers is not None:
+            self.workers.close()
+        self.source.close()

@@ -79,6 +79,9 @@ def make_parser() -> argparse.ArgumentParser:
     chk.add_argument("file", metavar="FILE", nargs="?",
                      help=f"default: ${PATH_VARIABLE}, else {DEFAULT_PATH}")
     sub.add_parser("config", help="print the commented example config (every key, its default)")
+    lst = sub.add_parser("collectors", help="list every collector (built-in, plugin, exec, probe): "
+                                            "its group, interval and whether its source is there")
+    _agent_options(lst)
     return p
 
 
@@ -120,16 +123,45 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     if path is None:
         raise ConfigError("check-config", f"no FILE given, ${PATH_VARIABLE} unset and no {DEFAULT_PATH}")
     values = load_file(path, os.environ)
-    for note in sanitized(build(values, None, path)):
+    config = build(values, None, path)
+    for note in sanitized(config) + filter_notes(config):
         print(f"{path}: note: {note}")
     print(f"{path}: OK ({len(values)} keys)")
+    return 0
+
+
+def filter_notes(config: Config) -> list[str]:
+    """Include/exclude globs that can never match a metric this configuration sends."""
+    if not (config.include or config.exclude or config.filters):
+        return []
+    from carbon_client.catalog import unmatched
+    from carbon_client.collectors import make_collectors
+    from carbon_client.source import Source
+
+    return unmatched(config, make_collectors(Source(config.proc_root, config.sys_root), config))
+
+
+def cmd_collectors(config: Config) -> int:
+    from carbon_client.agent import Agent
+    from carbon_client.catalog import describe
+
+    logging.getLogger("carbon_client").setLevel(logging.WARNING)  # the table says why a source is missing
+    agent = Agent(config, health=False, workers=0)
+    for s in agent.slots:
+        if not s.probed:
+            agent._probe(s)
+    rows = [("COLLECTOR", "KIND", "GROUP", "INTERVAL", "RUNS", "SOURCE")] + describe(agent)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1])
+    agent.close()
     return 0
 
 
 def cmd_once(config: Config) -> int:
     from carbon_client.agent import Agent
 
-    agent = Agent(config)
+    agent = Agent(config, workers=0)
     agent.sample()
     time.sleep(config.interval)
     ts = int(time.time()) // config.interval * config.interval
@@ -180,6 +212,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         log.info("%s", note)
     if args.command == "once":
         return cmd_once(config)
+    if args.command == "collectors":
+        return cmd_collectors(config)
+    for note in filter_notes(config):
+        log.warning("%s", note)
     return cmd_run(config, args, path)
 
 

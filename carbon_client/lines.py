@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Optional
 
 from carbon_client.metrics import COUNTER, GAUGE
-from carbon_client.naming import Layout
+from carbon_client.naming import Filters, Layout, below_host
 from carbon_client.sampling import BOTH, RAW, Sample
 
 def check_path(path: str) -> str:
@@ -30,26 +30,30 @@ def check_path(path: str) -> str:
 class Renderer:
     """Lines of sampled groups under one layout and counters mode."""
 
-    def __init__(self, layout: Layout, counters: str = "rate") -> None:
+    def __init__(self, layout: Layout, counters: str = "rate", filters: Optional[Filters] = None) -> None:
         self.layout = layout
         self.counters = counters
+        self.filters = filters or Filters()
         self.wants_totals = counters in (RAW, BOTH) or layout.needs_totals
         self._plans: dict[str, dict] = {}  # collector -> instance -> (schema, entries, total entries)
 
-    def _plan(self, group: str, instance: Optional[str], schema) -> tuple:
-        """(schema, [(value slot, "path ", scale, is a rate)], the same for totals)."""
+    def _plan(self, collector, instance: Optional[str], schema) -> tuple:
+        """(schema, [(value slot, "path ", scale, is a rate)], the same for totals): the lines
+        the filters let through, under the layout's paths."""
+        group, allows = collector.group, self.filters.allows
         entries, total_entries = [], []
         send_rates = self.counters != RAW
         for i, m in enumerate(schema.metrics):
             if not m.send or (m.kind == COUNTER and not send_rates):
                 continue
             p = self.layout.path(group, instance, m.key)
-            if p is not None:
+            if p is not None and allows(group, below_host(group, instance, m.key)):
                 entries.append((i, check_path(p[0]) + " ", p[1], m.kind != GAUGE))
         if self.wants_totals:
             for j, m in enumerate(schema.total_metrics):
-                p = self.layout.path(group, instance, m.key + "_total") if m.send else None
-                if p is not None:
+                key = m.key + "_total"
+                p = self.layout.path(group, instance, key) if m.send else None
+                if p is not None and allows(group, below_host(group, instance, key)):
                     total_entries.append((j, check_path(p[0]) + " ", p[1], False))
         return schema, entries, total_entries
 
@@ -72,7 +76,7 @@ class Renderer:
         for inst, values in sample.values.items():
             plan = old.get(inst)
             if plan is None or plan[0] is not schemas[inst]:
-                plan = self._plan(collector.group, inst, schemas[inst])
+                plan = self._plan(collector, inst, schemas[inst])
             plans[inst] = plan
             pairs = ((plan[1], values),) if totals is None else ((plan[1], values), (plan[2], totals[inst]))
             for entries, vals in pairs:

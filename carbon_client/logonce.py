@@ -49,16 +49,20 @@ class LogOnce:
 
 class BadLines:
     """A parser's ``on_error`` for one file: each malformed line is logged once while
-    it recurs, cycle after cycle; call :meth:`end` after each parse."""
+    it recurs, cycle after cycle, and counted in ``owner.bad_lines`` (a collector's
+    health); call :meth:`end` after each parse."""
 
-    def __init__(self, logger: logging.Logger, what: str) -> None:
+    def __init__(self, logger: logging.Logger, what: str, owner=None) -> None:
         self.what = what
+        self.owner = owner
         self.once = LogOnce(logger)
         self.seen: list[str] = []
 
     def __call__(self, err: ParseError) -> None:
         msg = str(err)
         self.seen.append(msg)
+        if self.owner is not None:
+            self.owner.bad_lines += 1
         self.once.complain(msg, f"{self.what}: skipping malformed line: {msg}")
 
     def end(self) -> None:

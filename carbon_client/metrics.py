@@ -148,6 +148,8 @@ class Collector:
     blocking: ClassVar[bool] = False
     # The instances that count towards the aggregate; None: every one.
     members: Optional[AbstractSet[Optional[str]]] = None
+    # Malformed lines of its source skipped so far (logonce.BadLines counts them).
+    bad_lines: int = 0
     _class_schema: ClassVar[Optional[Schema]] = None
 
     def __init__(self, source: Source, options: Any = None) -> None:

@@ -2,14 +2,14 @@
 
 Default layout: ``[prefix.]host.group[.instance].key``. Every component keeps
 ``[A-Za-z0-9_-]``; any other character becomes ``_``, so ``flannel.1`` is
-``flannel_1`` and a dot in a device name can never add a level. An instance
-that is a tuple is one level per item (``host.pressure.cpu.some.avg10``).
+``flannel_1`` and a dot in a device name can never add a level.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import re
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -17,14 +17,6 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 def sanitize(component: str) -> str:
     """One path component: every character outside [A-Za-z0-9_-] becomes '_'."""
     return _UNSAFE.sub("_", component) or "_"
-
-
-def instance_levels(instance) -> str:
-    """An instance as path levels: a string is one component; a tuple (pressure's
-    ``("cpu", "some")``) is one component per item."""
-    if isinstance(instance, tuple):
-        return ".".join(map(sanitize, instance))
-    return sanitize(instance)
 
 
 def sanitize_dotted(path: str) -> str:
@@ -57,13 +49,48 @@ class Layout:
         raise NotImplementedError
 
 
+def below_host(group: str, instance: Optional[str], key: str) -> str:
+    """``group[.instance].key``, sanitized: a metric's path without the prefix and host.
+
+    The instance is one level (a dot in a device name becomes ``_``); a key may
+    have several (an exec collector's paths), each sanitized.
+    """
+    if instance is None:
+        return f"{sanitize(group)}.{sanitize_dotted(key)}"
+    return f"{sanitize(group)}.{sanitize(instance)}.{sanitize_dotted(key)}"
+
+
+def _matcher(globs: Sequence[str]):
+    """One compiled test for a glob list (case-sensitive, ``*`` also matches dots)."""
+    rx = re.compile("|".join(fnmatch.translate(g) for g in globs)) if globs else None
+    return rx.match if rx is not None else None
+
+
+class Filters:
+    """``include`` / ``exclude`` globs on the path below the host (``net.veth*``),
+    for every group and per group (``per[group]`` has ``include``, ``exclude``).
+
+    A path is sent when an include list, if any, matches it and no exclude
+    list does: the global lists and the collector's own both apply.
+    """
+
+    def __init__(self, include: Sequence[str] = (), exclude: Sequence[str] = (),
+                 per: Optional[Mapping] = None) -> None:
+        self.include, self.exclude = _matcher(include), _matcher(exclude)
+        self.per = {name: (_matcher(f.include), _matcher(f.exclude)) for name, f in (per or {}).items()}
+
+    def allows(self, group: str, path: str) -> bool:
+        for inc, exc in ((self.include, self.exclude), self.per.get(group, (None, None))):
+            if (inc is not None and not inc(path)) or (exc is not None and exc(path)):
+                return False
+        return True
+
+
 class DefaultLayout(Layout):
     name = "default"
 
     def path(self, group: str, instance: Optional[str], key: str) -> Optional[tuple[str, float]]:
-        if instance is None:
-            return f"{self.base}.{sanitize(group)}.{sanitize(key)}", 1.0
-        return f"{self.base}.{sanitize(group)}.{instance_levels(instance)}.{sanitize(key)}", 1.0
+        return f"{self.base}.{below_host(group, instance, key)}", 1.0
 
 
 class LegacyLayout(Layout):

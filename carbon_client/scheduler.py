@@ -2,8 +2,13 @@
 
 Each tick's timestamp is an exact multiple of the interval. The wait for the
 next boundary is computed afresh from the wall clock every time and slept on
-the monotonic clock, so delays never accumulate; a cycle that overruns skips
-the boundaries it missed instead of firing them in a bunch.
+the monotonic clock (never longer than one interval), so delays never
+accumulate; a cycle that overruns skips the boundaries it missed instead of
+firing them in a bunch. When the wall clock steps (an administrator, a VM
+resumed, NTP stepping instead of slewing), the next tick still comes within
+one interval and is stamped from the wall clock as it is: a step forward
+skips the boundaries in between, a step back repeats timestamps already
+sent (Carbon keeps the last value of a slot); both are counted.
 """
 
 from __future__ import annotations
@@ -70,15 +75,34 @@ class Scheduler:
         self.wait = wait
         self.heartbeat = heartbeat
         self.heartbeat_every = heartbeat_every
-        self.skipped = 0
+        self.skipped = 0  # boundaries passed without a tick: a cycle overran, the clock jumped ahead
+        self.repeated = 0  # ticks stamped no later than the one before: the clock stepped back
         self.last_ts: Optional[int] = None
 
     def next_boundary(self, now: float) -> int:
+        """The timestamp of the tick to wait for: the first boundary after ``now``."""
         iv = self.interval
-        ts = (int(now) // iv + 1) * iv
-        if self.last_ts is not None and ts <= self.last_ts:
+        ts = (int(now // iv) + 1) * iv
+        last = self.last_ts
+        if last is not None and ts <= last and last - now < min(1.0, iv / 2):
             # Woke a hair early (the wall clock lags the monotonic one): not the same tick twice.
-            ts = self.last_ts + iv
+            ts = last + iv
+        return ts
+
+    def _stamp(self, ts: int) -> int:
+        """The timestamp of the tick that is due now: ``ts``, unless the wall clock
+        stepped by more than an interval during the wait; counts what was skipped or repeated."""
+        iv = self.interval
+        now = self.wall()
+        if abs(now - ts) > iv:
+            ts = int(now // iv) * iv
+        last = self.last_ts
+        if last is not None:
+            if ts <= last:
+                self.repeated += 1
+            else:
+                self.skipped += (ts - last) // iv - 1
+        self.last_ts = ts
         return ts
 
     def _wait(self, wait: Callable[[float], bool], seconds: float) -> bool:
@@ -93,16 +117,13 @@ class Scheduler:
             seconds -= every
         return wait(seconds)
 
-    def run(self, stop: threading.Event) -> None:
+    def run(self, stop) -> None:
         wait = self.wait or stop.wait
         while not stop.is_set():
             now = self.wall()
             ts = self.next_boundary(now)
-            if self._wait(wait, max(0.0, ts - now)):
+            if self._wait(wait, min(max(0.0, ts - now), self.interval)):
                 return
-            if self.last_ts is not None:
-                self.skipped += max(0, (ts - self.last_ts) // self.interval - 1)
-            self.last_ts = ts
-            self.tick(ts)
+            self.tick(self._stamp(ts))
             if self.heartbeat is not None:
                 self.heartbeat()

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import os
 import select
+import selectors
+import signal
 import subprocess
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Optional
 
@@ -25,18 +28,72 @@ class CommandResult:
     stderr: str
 
 
-def run_command(argv: list[str] | tuple[str, ...], timeout: float) -> CommandResult:
-    """Run argv (never through a shell) with a hard timeout."""
+# What a command may print: more is an error, and the command is killed.
+MAX_OUTPUT = 1 << 20
+
+
+def run_command(argv: list[str] | tuple[str, ...], timeout: float, max_output: int = MAX_OUTPUT) -> CommandResult:
+    """Run argv (never through a shell) with a hard timeout and a cap on its output.
+
+    The command runs in a session of its own: on a timeout or too much
+    output the whole process group is killed, so no grandchild is left behind.
+    """
     try:
-        proc = subprocess.run(
-            list(argv), timeout=timeout, capture_output=True, text=True, check=False,
-            stdin=subprocess.DEVNULL, errors="replace",
-        )
-    except subprocess.TimeoutExpired:
-        raise CommandError(f"{argv[0]}: no answer within {timeout:g} s") from None
+        proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, start_new_session=True)
     except OSError as exc:
         raise CommandError(f"{argv[0]}: {exc.strerror or exc}") from None
-    return CommandResult(tuple(argv), proc.returncode, proc.stdout, proc.stderr)
+    out, err = bytearray(), bytearray()
+    problem = None
+    try:
+        problem = _drain(proc, {proc.stdout: out, proc.stderr: err}, time.monotonic() + timeout, max_output)
+        if problem is None:
+            proc.wait(timeout)  # the pipes closed: it is exiting
+    except subprocess.TimeoutExpired:
+        problem = "did not exit"
+    finally:
+        if problem is not None:
+            _kill_group(proc)
+        proc.stdout.close()
+        proc.stderr.close()
+    if problem is not None:
+        raise CommandError(f"{argv[0]}: {problem.format(timeout=timeout, max_output=max_output)}")
+    return CommandResult(tuple(argv), proc.returncode, out.decode("utf-8", "replace"),
+                         err.decode("utf-8", "replace"))
+
+
+def _drain(proc: subprocess.Popen, bufs: dict, deadline: float, max_output: int) -> Optional[str]:
+    """Read the command's pipes to their end; what went wrong, or None."""
+    with selectors.DefaultSelector() as sel:
+        for f in bufs:
+            sel.register(f, selectors.EVENT_READ)
+        while sel.get_map():
+            left = deadline - time.monotonic()
+            ready = sel.select(left) if left > 0 else []
+            if not ready:
+                return "no answer within {timeout:g} s"
+            for key, _ in ready:
+                chunk = os.read(key.fd, 65536)
+                if not chunk:
+                    sel.unregister(key.fileobj)
+                    continue
+                buf = bufs[key.fileobj]
+                buf += chunk
+                if len(buf) > max_output:
+                    return "more than {max_output} bytes of output"
+    return None
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL the command and everything it started (its session), then reap it."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        pass  # already gone
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        pass
 
 
 Runner = Callable[[list, float], CommandResult]

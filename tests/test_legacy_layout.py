@@ -187,7 +187,7 @@ def run_two_cycles(tmp_path, dmsetup, **config) -> tuple[list[str], dict[str, tu
         **config,
     )
     now = [1000.0]
-    agent = Agent(cfg, source=Source(str(host.proc), str(host.sys), command_timeout=5.0),
+    agent = Agent(cfg, workers=0, source=Source(str(host.proc), str(host.sys), command_timeout=5.0),
                   monotonic=lambda: now[0])
     assert "writeboost" in agent.enabled
     agent.cycle(1_700_000_000)
@@ -236,7 +236,7 @@ def test_several_writeboost_devices_keep_their_dm_name(tmp_path, dmsetup):
     dmsetup.device("wb.two", WB[0] + "\n")
     cfg = replace(Config(), proc_root=str(host.proc), sys_root=str(host.sys), hostname="web1",
                   layout="legacy", collectors=("writeboost",), writeboost=("wbdev", "wb.two"))
-    agent = Agent(cfg, monotonic=lambda: 0.0)
+    agent = Agent(cfg, workers=0, monotonic=lambda: 0.0)
     got = dict(ln.split(" ")[:2] for ln in agent.cycle(60).data.decode().splitlines())
     assert got == {
         **{f"web1.writeboost.wbdev.{k}": v for k, v in _wb_values(WB[0]).items()},

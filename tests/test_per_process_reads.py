@@ -1,11 +1,10 @@
 """Source.proc_listdir and Source.read_each: per-process files read once, never kept open,
-a process gone between the listing and the read skipped; and instances of several levels."""
+a process gone between the listing and the read skipped."""
 
 from __future__ import annotations
 
 import os
 
-from carbon_client.naming import DefaultLayout
 from carbon_client.source import Source
 
 
@@ -28,10 +27,3 @@ def test_read_each_on_the_real_procfs():
     pid = str(os.getpid())
     (rel, text), = src.read_each([f"{pid}/stat", "999999999/stat"])
     assert rel == f"{pid}/stat" and text.startswith(f"{pid} (")
-
-
-def test_tuple_instances_are_levels_each_sanitized():
-    layout = DefaultLayout("h")
-    assert layout.path("pressure", ("cpu", "some"), "avg10") == ("h.pressure.cpu.some.avg10", 1.0)
-    assert layout.path("pressure", ("c.p u", "so/me"), "total") == ("h.pressure.c_p_u.so_me.total", 1.0)
-    assert layout.path("net", "flannel.1", "rx_bytes") == ("h.net.flannel_1.rx_bytes", 1.0)

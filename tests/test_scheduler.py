@@ -137,3 +137,58 @@ def test_scheduler_ticks_until_a_stop_flag_is_set():
 
     Scheduler(1, tick, wall=clock.wall, wait=clock.wait).run(flag)
     assert stamps == [100, 101, 102]
+
+
+def stepping(interval, start, steps, ticks):
+    """Run with the wall clock stepped by ``steps[n]`` seconds during tick n."""
+    clock = FakeClock(start)
+    stamps = []
+    stop = threading.Event()
+
+    def tick(ts):
+        stamps.append((ts, clock.now))
+        clock.now += steps.get(len(stamps), 0.0) + 0.01
+        if len(stamps) >= ticks:
+            stop.set()
+
+    sched = Scheduler(interval, tick, wall=clock.wall, wait=clock.wait)
+    sched.run(stop)
+    return sched, stamps, clock
+
+
+def test_the_wall_clock_stepping_back_an_hour_does_not_stop_the_ticks():
+    sched, stamps, clock = stepping(10, 995.0, {3: -3600.0}, ticks=6)
+    ts = [t for t, _ in stamps]
+    assert ts[:3] == [1000, 1010, 1020]
+    assert ts[3:] == [1020 - 3600 + 10, 1020 - 3600 + 20, 1020 - 3600 + 30]  # stamped from the wall clock
+    assert max(clock.waits) <= 10  # the next tick came within one interval
+    assert sched.repeated == 1 and sched.skipped == 0
+
+
+def test_the_wall_clock_jumping_ahead_skips_the_boundaries_in_between():
+    sched, stamps, clock = stepping(10, 995.0, {2: 3600.0}, ticks=4)
+    ts = [t for t, _ in stamps]
+    assert ts == [1000, 1010, 1010 + 3600 + 10, 1010 + 3600 + 20]
+    assert max(clock.waits) <= 10
+    assert sched.skipped == 3600 // 10 and sched.repeated == 0
+
+
+def test_a_step_during_the_wait_is_stamped_from_the_wall_clock_as_it_is():
+    clock = FakeClock(995.0)
+    stamps = []
+    stop = threading.Event()
+
+    def wait(seconds):
+        clock.now += seconds + (3600.0 if len(stamps) == 2 else 0.0)
+        return False
+
+    def tick(ts):
+        stamps.append((ts, clock.now))
+        if len(stamps) >= 4:
+            stop.set()
+
+    sched = Scheduler(10, tick, wall=clock.wall, wait=wait)
+    sched.run(stop)
+    assert [t for t, _ in stamps] == [1000, 1010, 4620, 4630]
+    assert all(abs(at - ts) < 10 for ts, at in stamps)
+    assert sched.skipped == 360

@@ -1,4 +1,5 @@
-"""The collector registry: name -> class, in the order groups are sent."""
+"""The collectors: the built-in registry (name -> class, in the order groups are
+sent) and the list an agent runs."""
 
 from __future__ import annotations
 
@@ -18,4 +19,28 @@ REGISTRY: dict[str, type[Collector]] = {
                         Pressure, Netstat, Sockstat, Softnet, Conntrack, Kernel, Processes)
 }
 
-__all__ = ["REGISTRY"]
+
+def plugin_names() -> list[str]:
+    """The names of the collectors other packages install (entry points, not loaded)."""
+    from carbon_client.plugins import entry_points
+
+    return [ep.name for ep in entry_points()]
+
+
+def make_collectors(source, config) -> list[Collector]:
+    """The collectors ``config`` asks for: the built-in ones and plugins it names
+    (``collectors``; default: every one), then its exec collectors and probes."""
+    from carbon_client import plugins
+    from carbon_client.collectors.exec import Exec
+    from carbon_client.collectors.probes import Probe
+
+    wanted = config.collectors
+    out = [REGISTRY[n](source, config) for n in (wanted or REGISTRY) if n in REGISTRY]
+    taken = set(REGISTRY) | {c.group for c in REGISTRY.values()} | {"carbon_client", "probe"}
+    out += [p for p in plugins.load(source, config, taken) if wanted is None or p.name in wanted]
+    out += [Exec(source, config, spec) for spec in config.exec]
+    out += [Probe(source, config, spec) for spec in config.probes]
+    return out
+
+
+__all__ = ["REGISTRY", "make_collectors"]

@@ -11,9 +11,9 @@ PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 _AGENT_FIELDS = (
     "sent", "dropped", "resent", "reconnects", "buffered", "spooled", "connected",
-    "destination", "cycle_ms", "skipped", "cpu_seconds", "rss_bytes",
+    "destination", "cycle_ms", "skipped", "repeated", "cpu_seconds", "rss_bytes",
 )
-AGENT = Schema(_AGENT_FIELDS, ("sent", "dropped", "resent", "reconnects", "skipped", "cpu_seconds"), (
+AGENT = Schema(_AGENT_FIELDS, ("sent", "dropped", "resent", "reconnects", "skipped", "repeated", "cpu_seconds"), (
     counter("sent", "lines/s", "lines written to Carbon"),
     counter("dropped", "lines/s", "lines dropped: buffer and spool full"),
     counter("resent", "lines/s", "lines sent again after a reconnect (at-least-once)"),
@@ -23,24 +23,30 @@ AGENT = Schema(_AGENT_FIELDS, ("sent", "dropped", "resent", "reconnects", "skipp
     gauge("connected", "", "destinations connected now (0 or 1 in failover mode)"),
     gauge("destination", "", "which destination is in use: 1 for the first, 2 for the second... 0 for none"),
     gauge("cycle_ms", "ms", "time the last collection cycle took"),
-    counter("skipped", "1/s", "ticks skipped because a cycle overran the interval"),
+    counter("skipped", "1/s", "ticks skipped: a cycle overran the interval, or the clock jumped ahead"),
+    counter("repeated", "1/s", "ticks stamped no later than the one before: the clock stepped back"),
     counter("cpu_percent", "%", "the agent's own CPU use, percent of one core",
             field="cpu_seconds", scale=100.0, total=False),
     gauge("rss_bytes", "B", "the agent's resident memory"),
 ))
-PER_COLLECTOR = Schema(("duration_ms", "success", "errors"), ("errors",), (
+PER_COLLECTOR = Schema(("duration_ms", "success", "errors", "timeouts", "skipped", "bad_lines"),
+                       ("errors", "timeouts", "skipped", "bad_lines"), (
     gauge("duration_ms", "ms", "time the collector's last read took"),
     gauge("success", "", "1 when the last read succeeded, 0 when it failed"),
     counter("errors", "1/s", "failed reads"),
+    counter("timeouts", "1/s", "reads off the host cycle that took longer than their timeout "
+                               "(their values are dropped)"),
+    counter("skipped", "1/s", "ticks at which the collector was still busy with its last read"),
+    counter("bad_lines", "1/s", "malformed lines of its source, skipped"),
 ))
 
 
 class Health(Collector):
     """The agent (instance None) and each collector running or failing (instance: its name).
 
-    ``agent()`` gives the agent's fields up to ``skipped`` (the sender's, the
-    cycle's), ``process()`` its CPU seconds and resident bytes, ``collectors()``
-    each collector's (duration_ms, success, errors).
+    ``agent()`` gives the agent's fields up to ``repeated`` (the sender's, the
+    cycle's, the scheduler's), ``process()`` its CPU seconds and resident bytes,
+    ``collectors()`` each collector's fields of PER_COLLECTOR.
     """
 
     name = "agent"

@@ -142,7 +142,7 @@ class Disk(Collector):
         self.select = Selector(getattr(options, "disks", None))
         self.devices = Devices(self._classify)
         self.members: set[str] = set()
-        self._errors = BadLines(log, "diskstats")
+        self._errors = BadLines(log, "diskstats", self)
 
     def _classify(self, d: DiskStats) -> Optional[tuple[str, bool]]:
         """(instance name, counts towards total) or None when not selected."""
@@ -227,7 +227,7 @@ class Net(Collector):
         self.select = Selector(getattr(options, "nics", None))
         self.devices = Devices(self._classify)
         self.members: set[str] = set()
-        self._errors = BadLines(log, "net/dev")
+        self._errors = BadLines(log, "net/dev", self)
 
     def _classify(self, name: str) -> Optional[bool]:
         """Counts towards total, or None when not selected."""

@@ -46,7 +46,7 @@ class Filesystems(Collector):
 
     def __init__(self, source, options=None) -> None:
         super().__init__(source, options)
-        self._errors = BadLines(log, "mounts")
+        self._errors = BadLines(log, "mounts", self)
         self._fstypes: Optional[dict[str, bool]] = None
         self._mounts: list = []
 

@@ -114,7 +114,7 @@ class Processes(Collector):
 
     def __init__(self, source, options=None) -> None:
         super().__init__(source, options)
-        self._errors = BadLines(log, "/proc/<pid>/stat")
+        self._errors = BadLines(log, "/proc/<pid>/stat", self)
 
     def probe(self) -> None:
         if not any(n.isdigit() for n in self.source.proc_listdir()):

@@ -57,7 +57,7 @@ class Sockstat(Collector):
 
     def __init__(self, source, options=None) -> None:
         super().__init__(source, options)
-        self._errors = {rel: BadLines(log, rel) for rel in self.FILES}
+        self._errors = {rel: BadLines(log, rel, self) for rel in self.FILES}
         self._schemas: dict[tuple[str, ...], Schema] = {}
         self._current: dict[str, Schema] = {}
 
@@ -119,7 +119,7 @@ class Softnet(Collector):
     def __init__(self, source, options=None) -> None:
         super().__init__(source, options)
         self.per_cpu = bool(getattr(options, "softnet_per_cpu", False))
-        self._errors = BadLines(log, "softnet_stat")
+        self._errors = BadLines(log, "softnet_stat", self)
 
     def read(self) -> Raw:
         rows = parse_softnet(self.source.read_proc("net/softnet_stat"), self._errors)

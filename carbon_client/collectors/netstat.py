@@ -160,7 +160,7 @@ class Netstat(Collector):
     def __init__(self, source, options=None) -> None:
         super().__init__(source, options)
         self.selection = Selection(getattr(options, "netstat_fields", None))
-        self._errors = {rel: BadLines(log, rel) for rel, _ in FILES}
+        self._errors = {rel: BadLines(log, rel, self) for rel, _ in FILES}
         self._positions: dict[tuple[str, tuple], Optional[tuple[int, ...]]] = {}
         self._schemas: dict[tuple[str, tuple], Schema] = {}
         self._current: dict[str, Schema] = {}

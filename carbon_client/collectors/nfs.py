@@ -61,7 +61,7 @@ class _NfsBase(Collector):
 
     def __init__(self, source, options=None) -> None:
         super().__init__(source, options)
-        self._errors = BadLines(log, self.source_path)
+        self._errors = BadLines(log, self.source_path, self)
         self._current: dict[Optional[str], Schema] = dict(self._fixed)
         self._op_schemas: dict[tuple[str, int], Schema] = {}
 

@@ -154,6 +154,7 @@ def _first_line(text: str) -> str:
 class Writeboost(Collector):
     name = group = "writeboost"
     blocking = True
+    instances = "the dm name of the device"
     description = (
         "dm-writeboost caches, one instance per dm name, from `dmsetup status` (every "
         "writeboost target, or the devices `writeboost` names). Hit and miss counters "
@@ -174,7 +175,7 @@ class Writeboost(Collector):
         self.timeout: Optional[float] = getattr(options, "command_timeout", None)
         self._schemas: dict[tuple[str, ...], Schema] = {V2_TUNABLES: self.default_schema()}
         self._schema_of: dict[Optional[str], Schema] = {}
-        self._errors = BadLines(log, "dmsetup status")
+        self._errors = BadLines(log, "dmsetup status", self)
         self._devices_down = LogOnce(log)
 
     # -- running dmsetup --------------------------------------------------------

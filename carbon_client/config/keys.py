@@ -13,10 +13,13 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping, Optional
 
 from carbon_client.config.destinations import Destination, destinations, resolves
-from carbon_client.config.errors import QUOTE_MAX, ConfigError, flag_name, item, one_line, quote
+from carbon_client.config.errors import QUOTE_MAX, ConfigError, flag_name, item, member, one_line, quote
+from carbon_client.config.extensions import (
+    ExecSpec, Filter, ProbeSpec, exec_record, filter_record, glob, probe_record,
+)
 from carbon_client.config.schema import check_mapping, checks_of, setting
 from carbon_client.config.values import (
-    boolean, choice, duration, each, name, number, optional, string, text,
+    boolean, choice, duration, each, mapping, name, number, optional, string, text,
 )
 
 COUNTERS = ("rate", "raw", "both")
@@ -40,11 +43,12 @@ def _directory(v: Any, key: str) -> str:
 
 
 def _collector(v: Any, key: str) -> str:
-    from carbon_client.collectors import REGISTRY
+    from carbon_client.collectors import REGISTRY, plugin_names
 
     n = name(v, key)
-    if n not in REGISTRY:
-        raise ConfigError(key, f"unknown collector {quote(n)} (known: {', '.join(REGISTRY)})")
+    known = [*REGISTRY, *plugin_names()]
+    if n not in known:
+        raise ConfigError(key, f"unknown collector {quote(n)} (known: {', '.join(known)})")
     return n
 
 
@@ -92,6 +96,15 @@ class Config:
     resend_window: Optional[float] = setting(None, optional(duration(0, 3600)))
     log_level: str = setting("INFO", choice(LOG_LEVELS, upper=True))
     show: Optional[bool] = setting(None, optional(boolean))
+    # -- scheduling, filters, exec collectors, probes (config/extensions.py) -----------
+    intervals: Mapping[str, int] = setting(check=mapping(name, duration(1, 86400, whole=True)),
+                                           default_factory=dict)
+    workers: int = setting(8, number(1, 64, integer=True))
+    include: tuple[str, ...] = setting((), each(glob))
+    exclude: tuple[str, ...] = setting((), each(glob))
+    filters: Mapping[str, Filter] = setting(check=mapping(name, filter_record), default_factory=dict)
+    exec: tuple[ExecSpec, ...] = setting((), each(exec_record))
+    probes: tuple[ProbeSpec, ...] = setting((), each(probe_record))
 
     # -- pressure, netstat, sockstat, softnet, conntrack, kernel, processes ----------------------
     # netstat: which Table.Field counters of /proc/net/snmp, netstat and snmp6 (default, all, globs).
@@ -132,7 +145,45 @@ def build(file_values: Optional[Mapping[str, Any]] = None, flags: Optional[Mappi
     return config
 
 
+def _check_extensions(c: Config, where: Callable[[str], str]) -> None:
+    """Exec and probe names, per-collector intervals: what the keys mean together."""
+    from carbon_client.collectors import REGISTRY, plugin_names
+
+    builtin = {cls.group for cls in REGISTRY.values()} | {"carbon_client", "probe"}
+    known = set(REGISTRY) | set(plugin_names())
+    seen: set[str] = set()
+    for i, e in enumerate(c.exec):
+        at = member(item(where("exec"), i), "name")
+        if e.name in builtin or e.name in known:
+            raise ConfigError(at, f"{quote(e.name)} is the name of a built-in group or collector")
+        if e.name in seen:
+            raise ConfigError(at, f"{quote(e.name)} is used twice")
+        seen.add(e.name)
+    probes: set[str] = set()
+    for i, p in enumerate(c.probes):
+        if p.name in probes:
+            raise ConfigError(member(item(where("probes"), i), "name"), f"{quote(p.name)} is used twice")
+        probes.add(p.name)
+    every = [(member(where("intervals"), k), v) for k, v in c.intervals.items()]
+    every += [(member(item(where("exec"), i), "interval"), e.interval) for i, e in enumerate(c.exec)]
+    every += [(member(item(where("probes"), i), "interval"), p.interval) for i, p in enumerate(c.probes)]
+    for at, seconds in every:
+        if seconds is not None and seconds % c.interval:
+            raise ConfigError(at, f"{seconds}s is not a multiple of interval ({c.interval}s): the agent ticks "
+                                  "every interval")
+    for k in c.intervals:
+        if k not in known and k not in seen:
+            raise ConfigError(member(where("intervals"), k), f"{quote(k)} is not a collector "
+                              f"(known: {', '.join(sorted(known | seen))})")
+    groups = {cls.group for cls in REGISTRY.values()} | set(plugin_names()) | seen | {"probe", "carbon_client"}
+    for k in c.filters:
+        if k not in groups:
+            raise ConfigError(member(where("filters"), k), f"{quote(k)} is not a group "
+                              f"(known: {', '.join(sorted(groups))})")
+
+
 def _check_together(c: Config, where: Callable[[str], str]) -> None:
+    _check_extensions(c, where)
     if c.backoff_min > c.backoff_max:
         raise ConfigError(where("backoff_min"), f"{c.backoff_min:g} must not exceed backoff_max ({c.backoff_max:g})")
     if c.protocol == "udp":

@@ -13,7 +13,7 @@ import re
 from fractions import Fraction
 from typing import Any, Callable, Optional, Sequence, Union
 
-from carbon_client.config.errors import ConfigError, got, item, quote, unsafe
+from carbon_client.config.errors import ConfigError, got, item, member, quote, unsafe
 
 Check = Callable[[Any, str], Any]
 Number = Union[int, float]
@@ -108,6 +108,21 @@ def each(check: Check, *, at_least: int = 0, commas: bool = False) -> Check:
             raise ConfigError(key, "must name at least one item" if at_least == 1
                               else f"must name at least {at_least} items")
         return tuple(check(x, k) for x, k in zip(items, keys))
+
+    return run
+
+
+def mapping(keys: Check, values: Check) -> Check:
+    """A mapping whose keys pass ``keys`` and values ``values``, each named ``key.name``."""
+
+    def run(v: Any, key: str) -> dict:
+        if not isinstance(v, dict):
+            raise ConfigError(key, f"expected a mapping, got {got(v)}")
+        out = {}
+        for k, x in v.items():
+            at = member(key, k)
+            out[keys(k, at)] = values(x, at)
+        return out
 
     return run
 

@@ -534,6 +534,29 @@ def agent_health() -> list[dict]:
         timeseries("Success per collector", [alias(f"{a}.*.success", -2)], "none",
                    "1 when the last read succeeded.", w=8, max=1),
         timeseries("Errors per collector", [alias(f"{a}.*.errors", -2)], "cps", w=8),
+        timeseries("Timeouts per collector", [alias(f"{a}.*.timeouts", -2)], "cps",
+                   "Reads off the host cycle that took longer than their timeout (values dropped).", w=8),
+        timeseries("Busy ticks per collector", [alias(f"{a}.*.skipped", -2)], "cps",
+                   "Ticks at which a collector was still busy with its last read (skipped).", w=8),
+        timeseries("Malformed lines per collector", [alias(f"{a}.*.bad_lines", -2)], "cps",
+                   "Lines of a collector's source that could not be read, skipped.", w=8),
+        timeseries("Clock steps", [alias(f"{a}.repeated", -1)], "cps",
+                   "Ticks stamped no later than the one before: the wall clock stepped back.", w=24),
+    ]
+
+
+def probes() -> list[dict]:
+    p = f"{BASE}.probe.$probe"
+    return [
+        row("Up"),
+        timeseries("Up", [alias(f"{p}.up", -2)], "none", "1 when the probe succeeded.", w=24, max=1),
+        row("Response"),
+        timeseries("HTTP response time", [alias(f"{p}.response_ms", -2)], "ms", w=8),
+        timeseries("TCP connect time", [alias(f"{p}.connect_ms", -2)], "ms", w=8),
+        timeseries("TLS handshake time", [alias(f"{p}.handshake_ms", -2)], "ms", w=8),
+        timeseries("HTTP status", [alias(f"{p}.status", -2)], "none", w=12),
+        timeseries("Certificate days left", [alias(f"{p}.cert_days_left", -2)], "d",
+                   "Days until the served leaf certificate expires (alert: under 14).", w=12, min=None),
     ]
 
 
@@ -553,6 +576,8 @@ DASHBOARDS = [
      [("dev", "Device", "writeboost", False)], writeboost, "dm-writeboost caches (dmsetup status)."),
     ("cc-agent", "agent-health", "carbon-client / Agent health", "carbon_client", [], agent_health,
      "The agent itself: delivery to Carbon, its own cost, and each collector."),
+    ("cc-probes", "probes", "carbon-client / Probes", "probe",
+     [("probe", "Probe", "probe", False)], probes, "HTTP, TCP and TLS probes (`probes` in the config)."),
     ("cc-netstack", "network-stack", "carbon-client / Network stack", "netstat", [], network_stack,
      "TCP, UDP and IP protocol counters, sockets, softnet drops and connection tracking."),
 ]

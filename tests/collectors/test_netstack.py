@@ -57,12 +57,13 @@ def test_pressure_rates_in_percent_of_the_interval(root):
         root.write("pressure/io", psi((1.0, 0.5, 0.25, 10285177 + 40000), (0.5, 0.25, 0.1, 8555143 + 20000)))
 
     _, out = two_samples(p, lambda: None, second, root)
-    assert set(out.values) == {(r, k) for r in ("cpu", "io", "memory") for k in ("some", "full")}
-    cpu = values_by_key(out, ("cpu", "some"))
-    assert cpu == {"avg10": 40.0, "avg60": 20.0, "avg300": 5.0, "total": pytest.approx(25.0)}
-    assert values_by_key(out, ("io", "some"))["total"] == pytest.approx(2.0)
-    assert values_by_key(out, ("io", "full"))["total"] == pytest.approx(1.0)
-    assert values_by_key(out, ("memory", "full"))["total"] == 0  # memory never stalled in the capture
+    assert set(out.values) == {"cpu", "io", "memory"}
+    cpu = values_by_key(out, "cpu")
+    assert cpu == {"some.avg10": 40.0, "some.avg60": 20.0, "some.avg300": 5.0, "some.total": pytest.approx(25.0),
+                   "full.avg10": 0.0, "full.avg60": 0.0, "full.avg300": 0.0, "full.total": 0}
+    io = values_by_key(out, "io")
+    assert io["some.total"] == pytest.approx(2.0) and io["full.total"] == pytest.approx(1.0)
+    assert values_by_key(out, "memory")["full.total"] == 0  # memory never stalled in the capture
     lines = []
     Renderer(DefaultLayout("host1")).render(out, 1000, lines)
     assert "host1.pressure.cpu.some.total 25 1000\n" in lines
@@ -75,11 +76,18 @@ def test_pressure_kernel_variants(root):
         root.write(f"pressure/{r}", capture(f"pressure/{r}", "procfs-pcp-psi-cpusome"))
     p = Pressure(root.source())
     p.probe()
-    assert set(p.read()) == {("cpu", "some"), ("io", "some"), ("io", "full"), ("memory", "some"), ("memory", "full")}
+    raw = p.read()
+    assert set(raw) == {"cpu", "io", "memory"}
+    assert p.schema("cpu").fields == ("some.avg10", "some.avg60", "some.avg300", "some.total")
+    assert raw["cpu"] == (2.04, 0.75, 0.42, 157656722)  # "some avg10=2.04 avg60=0.75 avg300=0.42 total=157656722"
+    assert len(raw["memory"]) == 8
     root.write("pressure/irq", capture("pressure/irq", "procfs-pcp-psi-cpufull-irq"))
     p.probe()  # the agent probes again when a collector is re-enabled
-    assert p.read()[("irq", "full")] == (0.0, 0.0, 0.0, 100648410)
-    assert ("irq", "some") not in p.read()
+    assert p.read()["irq"] == (0.0, 0.0, 0.0, 100648410)
+    assert p.schema("irq").fields == ("full.avg10", "full.avg60", "full.avg300", "full.total")
+    lines = []
+    Renderer(DefaultLayout("h")).render(Sampler(p).update(p.read(), 1.0), 5, lines)
+    assert "h.pressure.irq.full.avg300 0.0 5\n" in lines and not [ln for ln in lines if "irq.some" in ln]
 
 
 def test_pressure_counter_going_backwards_voids_that_rate_only(root):
@@ -87,7 +95,8 @@ def test_pressure_counter_going_backwards_voids_that_rate_only(root):
     p = Pressure(root.source())
     p.probe()
     _, out = two_samples(p, lambda: None, lambda: root.write("pressure/cpu", psi((2.0, 1.5, 1.0, 10))), root)
-    assert values_by_key(out, ("cpu", "some")) == {"avg10": 2.0, "avg60": 1.5, "avg300": 1.0, "total": None}
+    assert values_by_key(out, "cpu") == {"some.avg10": 2.0, "some.avg60": 1.5, "some.avg300": 1.0,
+                                         "some.total": None}
 
 
 def test_pressure_missing_or_disabled(root):

@@ -43,6 +43,7 @@ d='{ctl}'
 printf '%s\\n' "$*" >> "$d/calls"
 case "$(cat "$d/mode")" in
   hang) exec sleep 30 ;;
+  slow) sleep 3 ;;
   fail) echo "/dev/mapper/control: open failed: Permission denied" >&2
         echo "Failure to communicate with kernel device-mapper driver." >&2
         exit 1 ;;
@@ -396,22 +397,48 @@ def test_metric_reference_lists_every_key():
 
 
 def agent_config(**kw) -> Config:
-    return replace(Config(), proc_root=str(FIXTURES / "procfs"), sys_root=str(FIXTURES),
-                   hostname="fx", collectors=("load", "memory", "writeboost"),
-                   command_timeout=0.5, **kw)
+    values = dict(proc_root=str(FIXTURES / "procfs"), sys_root=str(FIXTURES), hostname="fx",
+                  collectors=("load", "memory", "writeboost"), command_timeout=0.5)
+    return replace(Config(), **{**values, **kw})
+
+
+def settle(agent, deadline=10.0):
+    """Wait until no off-cycle read is in flight; the sender-less agent keeps their samples."""
+    t0 = time.monotonic()
+    while any(s.busy for s in agent.slots):
+        assert time.monotonic() - t0 < deadline, "an off-cycle read never ended"
+        time.sleep(0.01)
+
+
+class Lines:
+    """A sender that keeps what the off-cycle reads put."""
+
+    def __init__(self):
+        self.data = []
+
+    def put(self, data, lines):
+        self.data.append(data.decode())
+
+    def health(self):
+        return (0,) * 8
+
+    def text(self):
+        return "".join(self.data)
 
 
 def test_agent_with_dmsetup_hanging_from_the_start(dmsetup, caplog):
     dmsetup.mode("hang")
     now = [0.0]
+    sender = Lines()
     with caplog.at_level(logging.INFO, logger="carbon_client"):
         t0 = time.monotonic()
-        agent = Agent(agent_config(), monotonic=lambda: now[0], health=False)
-        assert time.monotonic() - t0 < 2.0
+        agent = Agent(agent_config(), monotonic=lambda: now[0], health=False, sender=sender)
         text = agent.cycle(60).data.decode()
+        assert time.monotonic() - t0 < 0.4  # the probe of dmsetup runs off the cycle
+        settle(agent)
     assert agent.enabled == ["load", "memory"]
     assert "fx.load.1m 0.02 60\n" in text and "fx.memory.total " in text
-    assert ".writeboost." not in text
+    assert ".writeboost." not in text + sender.text()
     msgs = [r.getMessage() for r in caplog.records if "writeboost" in r.getMessage()]
     assert len(msgs) == 1 and "no answer within 0.5 s" in msgs[0]
 
@@ -419,53 +446,90 @@ def test_agent_with_dmsetup_hanging_from_the_start(dmsetup, caplog):
 def test_agent_with_dmsetup_hanging_mid_run(dmsetup, caplog):
     dmsetup.listing(MIXED_LISTING)
     now = [0.0]
-    agent = Agent(agent_config(), monotonic=lambda: now[0], health=False)
+    sender = Lines()
+    agent = Agent(agent_config(), monotonic=lambda: now[0], health=False, sender=sender)
+    agent.cycle(60)
+    settle(agent)
     assert agent.enabled == ["load", "memory", "writeboost"]
-    assert "fx.writeboost.wb_sample.cursor_pos 2 60\n" in agent.cycle(60).data.decode()
+    assert "fx.writeboost.wb_sample.cursor_pos 2 60\n" in sender.text()
+    before = len(sender.data)
     dmsetup.mode("hang")
     with caplog.at_level(logging.INFO, logger="carbon_client"):
         for ts in (70, 80):
             now[0] += 10
             t0 = time.monotonic()
             text = agent.cycle(ts).data.decode()
-            assert time.monotonic() - t0 < (2.0 if ts == 70 else 0.3)  # one timeout, then none
+            assert time.monotonic() - t0 < 0.3  # never waits for dmsetup
             assert f"fx.load.1m 0.02 {ts}\n" in text and "fx.memory.free " in text
-            assert ".writeboost." not in text
+            settle(agent)
+    assert ".writeboost." not in "".join(sender.data[before:])
     assert agent.enabled == ["load", "memory"]
     msgs = [r.getMessage() for r in caplog.records if "writeboost" in r.getMessage()]
     assert len(msgs) == 1 and "disabled" in msgs[0]
 
 
-def test_agent_looks_again_and_enables_it(dmsetup, caplog):
+def test_agent_looks_again_and_enables_it(dmsetup, caplog, monkeypatch):
     dmsetup.mode("hang")
     now = [0.0]
-    # interval 300: the agent probes disabled collectors again every cycle
-    agent = Agent(agent_config(interval=300), monotonic=lambda: now[0], health=False)
+    sender = Lines()
+    agent = Agent(agent_config(), monotonic=lambda: now[0], health=False, sender=sender)
+    agent.cycle(60)
+    settle(agent)
     assert "writeboost" not in agent.enabled
     dmsetup.listing(MIXED_LISTING)
     dmsetup.mode("ok")
     caplog.clear()
+    later = time.time() + 301  # the agent looks again after REPROBE_SECONDS
+    monkeypatch.setattr("carbon_client.agent.time.time", lambda: later)
     with caplog.at_level(logging.INFO, logger="carbon_client"):
         now[0] += 300
-        text = agent.cycle(300).data.decode()
+        agent.cycle(300)
+        settle(agent)
     assert agent.enabled == ["load", "memory", "writeboost"]
-    assert "fx.writeboost.wb_sample.nr_segments 6 300\n" in text
+    assert "fx.writeboost.wb_sample.nr_segments 6 300\n" in sender.text()
     assert [r.getMessage() for r in caplog.records] == ["collector writeboost enabled: its source appeared"]
+
+
+def test_a_slow_dmsetup_costs_the_proc_groups_no_tick(dmsetup):
+    """dmsetup answering in 3 s at a 1 s interval: load is sent every tick, writeboost
+    when it answers, stamped with the tick it was asked at; the ticks it was busy are counted."""
+    dmsetup.listing(MIXED_LISTING)
+    sender = Lines()
+    agent = Agent(agent_config(interval=1, command_timeout=5), health=False, sender=sender)
+    dmsetup.mode("slow")
+    stamps = []
+    for ts in range(100, 108):
+        t0 = time.monotonic()
+        stamps.append("fx.load.1m 0.02 %d\n" % ts in agent.cycle(ts).data.decode())
+        assert time.monotonic() - t0 < 0.3
+        time.sleep(1.0)
+    settle(agent)
+    assert all(stamps)
+    wb = [line.split()[2] for line in sender.text().splitlines() if ".writeboost.mylv.cursor_pos " in line]
+    assert wb and set(wb) <= {str(ts) for ts in range(100, 108)}
+    slot = next(s for s in agent.slots if s.collector.name == "writeboost")
+    assert slot.skipped >= 3 and slot.timeouts == 0
 
 
 def test_agent_with_dmsetup_failing_logs_once(dmsetup, caplog):
     dmsetup.listing(MIXED_LISTING)
     now = [0.0]
-    agent = Agent(agent_config(), monotonic=lambda: now[0], health=False)
+    sender = Lines()
+    agent = Agent(agent_config(), monotonic=lambda: now[0], health=False, sender=sender)
+    agent.cycle(50)
+    settle(agent)
     dmsetup.mode("fail")
     with caplog.at_level(logging.INFO, logger="carbon_client"):
         for ts in (60, 70, 80):
             now[0] += 10
             text = agent.cycle(ts).data.decode()
-            assert f"fx.load.1m 0.02 {ts}\n" in text and ".writeboost." not in text
+            settle(agent)
+            assert f"fx.load.1m 0.02 {ts}\n" in text and f".writeboost.mylv.cursor_pos 341202 {ts}" not in sender.text()
         dmsetup.mode("ok")
         now[0] += 10
-        assert "fx.writeboost.mylv.cursor_pos 341202 90\n" in agent.cycle(90).data.decode()
+        agent.cycle(90)
+        settle(agent)
+        assert "fx.writeboost.mylv.cursor_pos 341202 90\n" in sender.text()
     msgs = [r.getMessage() for r in caplog.records if "writeboost" in r.getMessage()]
     assert msgs == [msgs[0], "collector writeboost recovered"]
     assert "collector writeboost failed" in msgs[0] and "exited 1" in msgs[0]

@@ -292,7 +292,7 @@ def run(sc: Scenario, tmp: Path) -> bytes:
 
 def make_agent(config, source, sender, clock, health: bool) -> Agent:
     """The agent, with its own CPU and memory figures fixed per cycle."""
-    return Agent(config, source=source, sender=sender, monotonic=clock, health=health,
+    return Agent(config, source=source, sender=sender, monotonic=clock, health=health, workers=0,
                  process=lambda: (1.5 + 0.01 * sender.cycle, 20_000_000 + 4096 * sender.cycle))
 
 

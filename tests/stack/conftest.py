@@ -35,6 +35,7 @@ import pytest
 from tests.carbon_server import CarbonCache, carbon_cache_command
 from tests.conftest import FIXTURES, ROOT, require
 from tests.stack.graphite_web import GraphiteWeb, graphite_python
+from tests.tls_server import TlsServer
 
 MAIN_HOST = "stackhost"
 FIXTURE_HOST = "nfs-fixture"
@@ -249,6 +250,10 @@ def ghost_lines(now: int) -> list[str]:
             f"ghost-wb.writeboost.cache0.dirty_ratio 91 {ts}",
             f"ghost-nfs.nfs.rpc.calls 200 {ts}",
             f"ghost-nfs.nfs.rpc.retrans 9 {ts}",
+            f"ghost-probe.probe.web.up 0 {ts}",
+            f"ghost-probe.probe.web.status 503 {ts}",
+            f"ghost-cert.probe.site.up 1 {ts}",
+            f"ghost-cert.probe.site.cert_days_left 5.5 {ts}",
             f"ghost-pressure.pressure.memory.full.avg60 35.5 {ts}",
             f"ghost-pressure.pressure.io.full.avg60 2.5 {ts}",
             f"ghost-conntrack.conntrack.used_percent 96.2 {ts}",
@@ -324,14 +329,23 @@ def stack(tmp_path_factory):
     sys_root = root / "sys"
     sys_root.mkdir()
     carbon = f"--carbon=127.0.0.1:{cache.port}"
-    agents = [AgentProcess(["--interval=1", carbon, f"--hostname={MAIN_HOST}"], root / "agent-main.log")]
+    web = GraphiteWeb(root / "web", [cache.whisper_dir], [f"127.0.0.1:{cache.query_port}"])
+    tls = TlsServer(root, 200)
+    # Probes of the stack's own services: graphite-web (http), carbon-cache (tcp), a TLS server.
+    main_config = root / "main.yaml"
+    main_config.write_text(
+        "probes:\n"
+        f"  - {{name: graphite, http: '{web.url}/'}}\n"
+        f"  - {{name: carbon, tcp: '127.0.0.1:{cache.port}'}}\n"
+        f"  - {{name: tls, tls: '127.0.0.1:{tls.port}', verify: false}}\n")
+    agents = [AgentProcess(["--interval=1", carbon, f"--hostname={MAIN_HOST}", f"--config={main_config}"],
+                           root / "agent-main.log")]
     if collectors:
         agents.append(AgentProcess(
             ["--interval=1", carbon, f"--hostname={FIXTURE_HOST}", f"--proc-root={proc_root}",
              f"--sys-root={sys_root}", f"--collectors={','.join(collectors)}", f"--config={fixture_config}"],
             root / "agent-fixture.log", env=env,
         ))
-    web = GraphiteWeb(root / "web", [cache.whisper_dir], [f"127.0.0.1:{cache.query_port}"])
     try:
         cache.start()
         send_lines(cache.port, ghost_lines(int(time.time())))
@@ -339,7 +353,8 @@ def stack(tmp_path_factory):
         for a in agents:
             a.start()
         web.start()
-        sentinels = [f"{MAIN_HOST}.carbon_client.sent", f"{MAIN_HOST}.disk.total.busy_percent"]
+        sentinels = [f"{MAIN_HOST}.carbon_client.sent", f"{MAIN_HOST}.disk.total.busy_percent",
+                     f"{MAIN_HOST}.probe.graphite.response_ms", f"{MAIN_HOST}.probe.tls.cert_days_left"]
         if "nfs" in collectors:
             sentinels += [f"{FIXTURE_HOST}.nfs.rpc.calls", f"{FIXTURE_HOST}.nfsd.io.read_bytes"]
         if writeboost:
@@ -356,3 +371,4 @@ def stack(tmp_path_factory):
         nfs.stop()
         web.stop()
         cache.stop()
+        tls.close()

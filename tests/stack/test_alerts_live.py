@@ -127,6 +127,19 @@ def test_nfs_retransmissions(stack):
     assert hosts[FIXTURE_HOST] is False, "the captured client never retransmitted"
 
 
+def test_probe_down(stack):
+    firing = evaluate(stack.web, RULES["cc-probe-down"])
+    assert firing["ghost-probe.web"] is True
+    assert firing[f"{MAIN_HOST}.carbon"] is False, "the stack's carbon-cache answers"
+    assert firing[f"{MAIN_HOST}.tls"] is False
+
+
+def test_certificate_expiring(stack):
+    firing = evaluate(stack.web, RULES["cc-cert-expiring"])
+    assert firing["ghost-cert.site"] is True
+    assert firing[f"{MAIN_HOST}.tls"] is False, "the stack's TLS server has 200 days left"
+
+
 def test_memory_or_io_pressure(stack):
     if why := collector_missing("pressure"):
         pytest.skip(why)

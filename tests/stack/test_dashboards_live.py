@@ -21,6 +21,7 @@ HOST = {
     "disks": (MAIN_HOST, None),
     "network": (MAIN_HOST, None),
     "agent-health": (MAIN_HOST, None),
+    "probes": (MAIN_HOST, None),
     "nfs-client": (FIXTURE_HOST, "nfs"),
     "nfs-server": (FIXTURE_HOST, "nfs"),
     "writeboost": (FIXTURE_HOST, "writeboost"),
@@ -87,7 +88,7 @@ def test_every_metric_sent_is_on_a_dashboard(stack):
                 patterns += [glob_regex(p) for p in path_expressions(interpolate(t["target"], values))]
     sent = [m for m in stack.cache.metrics() if m.split(".")[0] in (MAIN_HOST, FIXTURE_HOST)]
     groups = {m.split(".")[1] for m in sent}
-    assert {"load", "cpu", "memory", "disk", "net", "carbon_client"} <= groups
+    assert {"load", "cpu", "memory", "disk", "net", "carbon_client", "probe"} <= groups
     if not collector_missing("nfs"):
         assert {"nfs", "nfsd"} <= groups
     if stack.writeboost:

@@ -21,12 +21,13 @@ EXPECTED = {
     "cc-nfs-server": "nfs-server",
     "cc-writeboost": "writeboost",
     "cc-agent": "agent-health",
+    "cc-probes": "probes",
     "cc-netstack": "network-stack",
 }
 # Per-device dashboards and the variable their panels iterate over.
-INSTANCE_VARS = {"disks": "disk", "network": "nic", "writeboost": "dev"}
+INSTANCE_VARS = {"disks": "disk", "network": "nic", "writeboost": "dev", "probes": "probe"}
 # Grafana unit ids used (packages/grafana-data/src/valueFormats/categories.ts), plus custom suffix units.
-UNITS = {"none", "short", "percent", "bytes", "Bps", "pps", "iops", "ops", "cps", "ms", "s"}
+UNITS = {"none", "short", "percent", "bytes", "Bps", "pps", "iops", "ops", "cps", "ms", "d", "s"}
 DASHBOARDS = dashboards()
 
 
@@ -142,7 +143,7 @@ def test_dashboard_provider():
 
 ALERT_UIDS = {
     "cc-host-silent", "cc-disk-busy", "cc-fs-full", "cc-writeboost-dirty", "cc-nfs-retrans",
-    "cc-agent-dropping", "cc-pressure", "cc-conntrack-full", "cc-listen-drops",
+    "cc-agent-dropping", "cc-probe-down", "cc-cert-expiring", "cc-pressure", "cc-conntrack-full", "cc-listen-drops",
 }
 REDUCERS = {"last", "mean", "min", "max", "sum", "count", "median"}
 EVALUATORS = {"gt": 1, "lt": 1, "within_range": 2, "outside_range": 2}

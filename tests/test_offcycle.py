@@ -1,0 +1,156 @@
+"""Every collector on its own clock; the ones that can block off the host cycle.
+
+A collector due at tick ts (ts a multiple of its interval) is read then and
+its lines stamped ts. A blocking one runs on a worker thread: the /proc
+groups keep every tick however long it takes; its late result is dropped
+and counted; while it runs it is skipped (no second read, no thread growth).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import replace
+
+from carbon_client.agent import Agent
+from carbon_client.config import Config, build
+from carbon_client.metrics import Collector, Unavailable, gauge
+from tests.conftest import FIXTURES
+
+
+class Lines:
+    def __init__(self):
+        self.data = []
+        self.lock = threading.Lock()
+
+    def put(self, data, lines):
+        with self.lock:
+            self.data.append(data.decode())
+
+    def health(self):
+        return (0,) * 8
+
+    def lines(self):
+        with self.lock:
+            return "".join(self.data).splitlines()
+
+
+def settle(agent, deadline=10.0):
+    t0 = time.monotonic()
+    while any(s.busy for s in agent.slots):
+        assert time.monotonic() - t0 < deadline
+        time.sleep(0.01)
+
+
+class Slow(Collector):
+    """A blocking collector whose read takes ``delay`` seconds (or waits for ``gate``)."""
+
+    name = group = "slow"
+    blocking = True
+    fields = ("v",)
+    metrics = (gauge("v", "", "a value"),)
+
+    def __init__(self, delay=0.0, gate=None, fail=False):
+        super().__init__(source=None)
+        self.delay, self.gate, self.fail = delay, gate, fail
+        self.reads = 0
+        self.running = 0
+        self.most = 0
+
+    def probe(self):
+        return None
+
+    def read(self):
+        self.reads += 1
+        self.running += 1
+        self.most = max(self.most, self.running)
+        try:
+            if self.gate is not None:
+                self.gate.wait(30)
+            time.sleep(self.delay)
+            if self.fail:
+                raise Unavailable("gone")
+            return {None: (self.reads,)}
+        finally:
+            self.running -= 1
+
+
+def agent(collector=None, **over):
+    values = {"proc_root": str(FIXTURES / "procfs"), "sys_root": str(FIXTURES), "hostname": "h",
+              "collectors": "load", "interval": 1, **over}
+    config = build(None, values)
+    a = Agent(config, sender=Lines(), health=False)
+    if collector is not None:
+        slot = a._slot(collector)
+        slot.timeout = over.get("command_timeout", config.command_timeout)
+        a.slots.append(slot)
+        from carbon_client.workers import Workers
+        a.workers = a.workers or Workers(2)
+    return a
+
+
+def test_per_collector_intervals_stamp_multiples_of_their_own_interval():
+    a = Agent(build(None, {"proc_root": str(FIXTURES / "procfs"), "sys_root": str(FIXTURES), "hostname": "h",
+                           "collectors": "load,memory", "interval": 10, "intervals": {"memory": "30s"}}),
+              health=False)
+    stamps = {"load": [], "memory": []}
+    for ts in range(100, 200, 10):
+        text = a.cycle(ts).data.decode()
+        for g in stamps:
+            if f"h.{g}." in text:
+                assert all(line.endswith(f" {ts}") for line in text.splitlines() if f"h.{g}." in line)
+                stamps[g].append(ts)
+    assert stamps["load"] == list(range(100, 200, 10))
+    assert stamps["memory"] == [120, 150, 180]
+
+
+def test_an_interval_that_is_not_a_multiple_of_the_agent_s_is_refused():
+    import pytest
+
+    from carbon_client.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"intervals\.memory: 15s is not a multiple of interval \(10s\)"):
+        build(None, {"interval": 10, "intervals": {"memory": "15s"}})
+    with pytest.raises(ConfigError, match="intervals.nosuch"):
+        build(None, {"intervals": {"nosuch": 10}})
+
+
+def test_a_slow_collector_never_delays_the_host_cycle_and_its_lines_keep_their_tick():
+    slow = Slow(delay=0.5)
+    a = agent(slow)
+    for ts in range(100, 104):
+        t0 = time.monotonic()
+        assert "h.load.1m 0.02 %d" % ts in a.cycle(ts).data.decode()
+        assert time.monotonic() - t0 < 0.3
+        time.sleep(0.2)
+    settle(a)
+    stamps = [line.split()[2] for line in a.sender.lines() if line.startswith("h.slow.v ")]
+    assert stamps and set(stamps) <= {"100", "101", "102", "103"}
+    slot = a.slots[-1]
+    assert slot.skipped >= 1 and slow.most == 1  # busy: skipped, never read twice at once
+
+
+def test_a_hung_collector_is_skipped_and_counted_not_queued():
+    gate = threading.Event()
+    hung = Slow(gate=gate)
+    a = agent(hung, command_timeout=0.2)
+    for ts in range(100, 110):
+        assert "h.load.1m" in a.cycle(ts).data.decode()
+        time.sleep(0.05)
+    slot = a.slots[-1]
+    assert hung.reads == 1 and slot.skipped == 9
+    assert slot.timeouts == 1  # counted once, when it overran its timeout
+    gate.set()
+    settle(a)
+    assert not [line for line in a.sender.lines() if line.startswith("h.slow.")]  # late: dropped
+    a.cycle(110)
+    settle(a)
+    assert "h.slow.v 2 110" in a.sender.lines()
+
+
+def test_a_collector_that_fails_off_the_cycle_is_disabled_and_the_others_go_on():
+    a = agent(Slow(fail=True))
+    a.cycle(100)
+    settle(a)
+    assert "slow" not in a.enabled and a.unavailable()["slow"] == "gone"
+    assert "h.load.1m 0.02 101" in a.cycle(101).data.decode()
