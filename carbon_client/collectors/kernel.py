@@ -48,30 +48,31 @@ class Kernel(Collector):
         gauge("threads", "", "tasks now: every thread, kernel threads included"),
     )
 
-    def _read(self, rel: str, parse: Callable[[str], T]) -> Optional[T]:
-        try:
-            return parse(self.source.read_proc(rel))
-        except FileNotFoundError:
-            return None
+    def _read(self, rel: str, parse: Callable[[str], T], limit: int = 4096) -> Optional[T]:
+        """``parse`` of the file, None when it is missing. Opened and closed each time: the
+        group runs on a worker thread, and the host cycle keeps loadavg and stat open."""
+        for _, text in self.source.read_each((rel,), limit):
+            return parse(text)
+        return None
 
-    def _cpus(self) -> int:
+    def _cpus(self) -> Optional[int]:
         online = self.source.read_sys("devices/system/cpu/online")
         if online is not None:
             return len(parse_cpu_list(online))
-        return len(self.source.parsed("stat", parse_stat).cpus)
+        stat = self._read("stat", parse_stat, limit=1 << 20)  # one cpuN line per CPU: 20 KiB at 128
+        return None if stat is None else len(stat.cpus)
 
     def read(self) -> Raw:
         files = self._read("sys/fs/file-nr", parse_file_nr)
-        entropy = self._read("sys/kernel/random/entropy_avail", parse_sysctl_int)
+        uptime = self._read("uptime", parse_uptime)
         loadavg = self._read("loadavg", parse_loadavg)
-        processes = sum(1 for n in self.source.proc_listdir() if n.isdigit())
         return {None: (
             self._cpus(),
-            parse_uptime(self.source.read_proc("uptime")).seconds,
+            None if uptime is None else uptime.seconds,
             None if files is None else files.allocated - files.free,
             None if files is None else files.max,
-            entropy,
-            processes,
+            self._read("sys/kernel/random/entropy_avail", parse_sysctl_int),
+            sum(1 for n in self.source.proc_listdir() if n.isdigit()),
             None if loadavg is None else loadavg.total,
         )}
 
