@@ -18,6 +18,12 @@ default layout), after two warm-up cycles. Wall time (perf_counter) and CPU time
   ``--processes`` extra ``sleep`` processes started for the run (and killed
   after it); ``--processes 0`` skips this.
 
+Then what the host-cycle groups (pressure, netstat, sockstat, softnet,
+conntrack) add to a whole cycle: two agents on this host's /proc, one with the
+core groups (load, cpu, memory, swap, disk, net), one with those and the five,
+take turns, each cycle after ``--sleep`` seconds asleep (cold caches, as at a
+1 s interval); the median CPU time of the calling thread per cycle of each.
+
 At a 1 s interval the CPU per cycle in ms is also the CPU in ms per second.
 """
 
@@ -37,6 +43,7 @@ from pathlib import Path
 
 from benchlib import print_machine, summary, table
 
+from carbon_client.agent import Agent
 from carbon_client.collectors import REGISTRY
 from carbon_client.config import build
 from carbon_client.lines import Renderer
@@ -46,6 +53,8 @@ from carbon_client.sampling import Sampler
 from carbon_client.source import Source
 
 GROUPS = ("pressure", "netstat", "sockstat", "softnet", "conntrack", "kernel", "processes")
+CORE = "load,cpu,memory,swap,disk,net"
+HOST_CYCLE = "pressure,netstat,sockstat,softnet,conntrack"
 COPIED = ("uptime", "loadavg", "stat", "sys/fs/file-nr", "sys/kernel/random/entropy_avail")
 # A host's mix: mostly sleeping, idle kernel threads, a few running, one zombie.
 STATES = "S" * 12 + "I" * 5 + "R" + "D" + "Z"
@@ -102,6 +111,28 @@ def spawn(n: int) -> list[subprocess.Popen]:
             for _ in range(n)]
 
 
+def agents_side_by_side(cycles: int, sleep: float) -> dict:
+    """Median thread CPU ms of one cycle: the core groups alone, and with the host-cycle groups."""
+    runs = {}
+    for name, collectors in (("core", CORE), ("core + five", f"{CORE},{HOST_CYCLE}")):
+        runs[name] = Agent(build(None, {"collectors": collectors, "interval": 1, "hostname": "bench"}),
+                           health=False, workers=0)
+    cpu: dict[str, list[float]] = {name: [] for name in runs}
+    lines = {}
+    for k in range(cycles + 2):
+        for name, agent in runs.items():
+            time.sleep(sleep)
+            c0 = time.thread_time()
+            result = agent.cycle(1_700_000_000 + k)
+            c1 = time.thread_time()
+            if k >= 2:
+                cpu[name].append((c1 - c0) * 1000.0)
+                lines[name] = result.lines
+    for agent in runs.values():
+        agent.close()
+    return {name: {"lines": lines[name], "cpu_ms": summary(cpu[name])} for name in runs}
+
+
 def rows_of(setting: str, results: list[dict]) -> list[tuple]:
     rows = []
     for r in results:
@@ -119,6 +150,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cycles", type=int, default=200, help="timed cycles per collector (default 200)")
     ap.add_argument("--processes", type=int, default=2000, help="processes of the synthetic and spawned hosts")
+    ap.add_argument("--agent-cycles", type=int, default=150, help="cycles of each agent side by side (0: skip)")
+    ap.add_argument("--sleep", type=float, default=0.2, help="seconds asleep before each agent cycle")
     ap.add_argument("--json", metavar="FILE", help="write the results here")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
@@ -160,8 +193,19 @@ def main(argv=None) -> int:
                  "processes on the host, before-after / note"),
                 rows, title=f"read + rates + lines of one collector, {args.cycles} cycles each "
                             "(CPU ms per cycle = ms/s at a 1 s interval)"))
+    side = {}
+    if args.agent_cycles:
+        side = agents_side_by_side(args.agent_cycles, args.sleep)
+        (core_mean, core_med, _), (all_mean, all_med, _) = side["core"]["cpu_ms"], side["core + five"]["cpu_ms"]
+        print()
+        print(table(("agent", "lines/cycle", "CPU median ms", "CPU mean ms"),
+                    [(n, r["lines"], f"{r['cpu_ms'][1]:.3f}", f"{r['cpu_ms'][0]:.3f}") for n, r in side.items()],
+                    title=f"Agent.cycle() after {args.sleep:g} s asleep, {args.agent_cycles} cycles each, taking turns "
+                          f"(thread CPU; the five: {HOST_CYCLE})"))
+        print(f"\nthe five add {all_med - core_med:.3f} ms CPU to a cycle (median; mean {all_mean - core_mean:.3f})")
     if args.json:
-        Path(args.json).write_text(json.dumps({"benchmark": "netstack", "results": results}, indent=2))
+        Path(args.json).write_text(json.dumps({"benchmark": "netstack", "results": results, "agents": side},
+                                              indent=2))
     return 0
 
 
