@@ -127,7 +127,7 @@ class Processes(Collector):
         errors = self._errors
         for _, text in self.source.read_each(n + "/stat" for n in self.source.proc_listdir() if n.isdigit()):
             try:
-                state, n = parse_pid_state(text)
+                state, count = parse_pid_state(text)
             except ParseError as err:
                 errors(err)
                 continue
@@ -135,7 +135,7 @@ class Processes(Collector):
                 letters[state] += 1
             except KeyError:
                 letters[state] = 1
-            threads += n
+            threads += count
         errors.end()
         counts = dict.fromkeys(STATES, 0)
         for letter, c in letters.items():
