@@ -20,17 +20,23 @@ log = logging.getLogger("carbon_client.collectors")
 T = TypeVar("T")
 
 
+# kernel and processes are slow enough with thousands of processes to belong off the host
+# cycle (blocking), but not yet: the sender's put() and its thread share one poll object, and
+# a worker's put() landing at the cycle's own moment raises "concurrent poll() invocation" in
+# the sending thread, which ends it (docs/BENCHMARKS.md). Until the sender polls per call, they
+# run on the host cycle: 3 and 30 ms there with 2000 processes, 0.5 and 1.5 ms with 90.
+OFF_CYCLE = False
+
+
 class Kernel(Collector):
     name = group = "kernel"
-    # Listing /proc to count processes takes about 3 ms with 2000 processes (docs/BENCHMARKS.md).
-    blocking = True
+    blocking = OFF_CYCLE
     description = (
         "Kernel facts: online CPUs (/sys/devices/system/cpu/online, else the cpuN lines of "
         "/proc/stat), uptime (/proc/uptime), file handles (/proc/sys/fs/file-nr), entropy "
         "(/proc/sys/kernel/random/entropy_avail: a constant 256 since 5.18), processes (the "
         "pid directories of /proc) and threads (every task the kernel has, kernel threads "
-        "included: the total of /proc/loadavg). A file that is missing leaves its key out. Listing "
-        "/proc takes milliseconds with thousands of processes, so the group runs off the host cycle."
+        "included: the total of /proc/loadavg). A file that is missing leaves its key out."
     )
     source_path = "uptime"
     fields = ("cpus", "uptime", "file_handles_allocated", "file_handles_max", "entropy_avail", "processes",
@@ -49,8 +55,8 @@ class Kernel(Collector):
     )
 
     def _read(self, rel: str, parse: Callable[[str], T], limit: int = 4096) -> Optional[T]:
-        """``parse`` of the file, None when it is missing. Opened and closed each time: the
-        group runs on a worker thread, and the host cycle keeps loadavg and stat open."""
+        """``parse`` of the file, None when it is missing. Opened and closed each time, so the
+        group can run on a worker thread while the host cycle keeps loadavg and stat open."""
         for _, text in self.source.read_each((rel,), limit):
             return parse(text)
         return None
@@ -101,13 +107,13 @@ _STATE_HELP = {
 
 class Processes(Collector):
     name = group = "processes"
-    blocking = True
+    blocking = OFF_CYCLE
     description = (
         "Processes by state and their threads, from /proc/<pid>/stat of every process (one "
         "read each; a process that exits meanwhile is skipped). The state is the process's "
         "(its main thread's), as ps shows it; `threads` sums every process's thread count. "
-        "On a host with thousands of processes the pass takes milliseconds, so it runs off "
-        "the host cycle (docs/BENCHMARKS.md)."
+        "The pass costs about 15 us a process (30 ms with 2000: docs/BENCHMARKS.md); give the "
+        "group a longer interval on such hosts (`intervals: {processes: 1m}`)."
     )
     fields = (*STATES, "threads")
     metrics = (*(gauge(s, "", _STATE_HELP[s]) for s in STATES),
