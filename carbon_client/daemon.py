@@ -132,13 +132,15 @@ class Daemon:
             )
 
     def run(self) -> int:
+        # Handlers first: the sender replays a spool as soon as it starts, and a SIGTERM
+        # meanwhile must stop the agent cleanly (flush, spool, exit 0), not kill it.
+        self.install_signals()
         try:
             self.sender = make_sender(self.config).start()
         except SpoolBusy as exc:
             log.error("%s; not starting", exc)
             return EXIT_FAILURE
         self.agent.sender = self.sender
-        self.install_signals()
         log.info("carbon-client %s: %s (collectors: %s)", __version__, self.describe(),
                  ", ".join(self.agent.enabled))
         self.notifier.ready(self.describe())

@@ -71,6 +71,15 @@ def _op_glob(v: Any, key: str) -> str:
     return name(v, key).lower()
 
 
+def _netstat_field(v: Any, key: str) -> str:
+    s = name(v, key)
+    table, dot, field = s.partition(".")
+    if s not in ("default", "all") and not (dot and table and field and "." not in field):
+        raise ConfigError(key, f"{quote(s)}: expected default, all or a Table.Field glob "
+                               "(TcpExt.ListenDrops, Tcp.*, tcpext.TCPAbortOn*)")
+    return s
+
+
 # Path components: naming.py turns spaces, like anything outside [A-Za-z0-9_-], into _
 # (the CLI says so); a control character or a line break is refused. A prefix is dotted.
 _component = string(max_len=255)
@@ -135,6 +144,12 @@ class Config:
     nfsmount_ops: Optional[tuple[str, ...]] = setting(None, each(_op_glob, at_least=1))
     # How long fs waits for statvfs of an NFS mount before reporting it unresponsive.
     nfs_statvfs_timeout: float = setting(2.0, duration(0.01, 600))
+
+    # -- pressure, netstat, sockstat, softnet, conntrack, kernel, processes ----------------------
+    # netstat: which Table.Field counters of /proc/net/snmp, netstat and snmp6 (default, all, globs).
+    netstat_fields: tuple[str, ...] = setting(("default",), each(_netstat_field, at_least=1, commas=True))
+    # softnet: per-CPU instances (cpuN) as well as the sum over CPUs.
+    softnet_per_cpu: bool = setting(False, boolean)
 
 
 VALIDATORS = checks_of(Config)
