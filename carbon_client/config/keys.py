@@ -137,6 +137,14 @@ class Config:
     cgroup_exclude: Optional[tuple[str, ...]] = setting(None, each(name, at_least=1, commas=True))
     cgroup_names: Optional[tuple[tuple[str, str], ...]] = setting(None, optional(cgroup_names))
 
+    # -- fs: which mounts (Telegraf's mount_points / ignore_fs, collectd df's MountPoint / FSType)
+    # Mount points (or instance names: `root`, `var_lib`), globs: only these; and never these.
+    fs_mounts: Optional[tuple[str, ...]] = setting(None, each(text, at_least=1))
+    fs_mounts_exclude: Optional[tuple[str, ...]] = setting(None, each(text, at_least=1))
+    # Filesystem types, globs: only these (tmpfs too when named), instead of the block-backed rule.
+    fs_types: Optional[tuple[str, ...]] = setting(None, each(name, at_least=1, commas=True))
+    fs_types_exclude: Optional[tuple[str, ...]] = setting(None, each(name, at_least=1, commas=True))
+
     # -- nfsmount, and NFS mounts in fs -----------------------------------------------
     # Mount points (or their instance names) of the NFS mounts nfsmount and fs report.
     nfs_mounts: Optional[tuple[str, ...]] = setting(None, each(text, at_least=1))
