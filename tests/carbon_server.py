@@ -147,7 +147,10 @@ class CarbonCache:
         f = self.wsp(path)
         if not f.exists():
             return {}
-        (start, _end, step), values = whisper.fetch(str(f), since or time.time() - 3500)
+        try:
+            (start, _end, step), values = whisper.fetch(str(f), since or time.time() - 3500)
+        except whisper.CorruptWhisperFile:  # carbon-cache is creating it: no header yet
+            return {}
         return {start + i * step: v for i, v in enumerate(values) if v is not None}
 
     def wait_points(self, path: str, n: int, timeout: float = 20.0) -> dict[int, float]:
