@@ -82,8 +82,8 @@ class Schema:
     is what is sent, in order. What the sampler needs is worked out once here.
     """
 
-    __slots__ = ("fields", "counters", "metrics", "index", "pick_counters", "steps", "rates_are_values",
-                 "maxed", "total_metrics", "total_steps")
+    __slots__ = ("fields", "counters", "metrics", "index", "pick_counters", "pick", "scaled", "derived",
+                 "rates_are_values", "maxed", "total_metrics", "total_steps")
 
     def __init__(self, fields: Sequence[str], counters: AbstractSet[str], metrics: Sequence[Metric]) -> None:
         self.fields = tuple(fields)
@@ -98,19 +98,26 @@ class Schema:
             (lambda raw: ()) if not positions else
             (lambda raw: (raw[positions[0]],)) if len(positions) == 1 else itemgetter(*positions))
         self.index = {m.key: i for i, m in enumerate(self.metrics)}
-        # (kind, position in the raw tuple, the rates or the values, scale, fn, partial) per metric
-        steps = []
-        for m in self.metrics:
+        # Each counter's rate and each gauge's value are picked in one call from a None (a
+        # derived metric's place until it is computed), the rates and the raw tuple; then the
+        # scales, then the derived metrics in order, each from metrics before it.
+        places, scaled, derived = [], [], []
+        for i, m in enumerate(self.metrics):
             if m.kind == DERIVED:
-                steps.append((m.kind, self._inputs(m), m.scale, m.fn, m.partial))
-            elif m.source not in (rate_at if m.kind == COUNTER else at):
+                places.append(0)
+                derived.append((i, self._inputs(m), m.scale, m.fn, m.partial))
+                continue
+            if m.source not in (rate_at if m.kind == COUNTER else at):
                 raise ValueError(f"metric {m.key!r}: no {m.kind} field {m.source!r}")
-            else:
-                steps.append((m.kind, rate_at[m.source] if m.kind == COUNTER else at[m.source], m.scale, None,
-                              False))
-        self.steps = tuple(steps)
+            places.append(1 + rate_at[m.source] if m.kind == COUNTER else 1 + len(rate_at) + at[m.source])
+            if m.scale != 1.0:
+                scaled.append((i, m.scale))
+        self.pick = (lambda row: ()) if not places else (lambda row: (row[places[0]],)) if len(places) == 1 \
+            else itemgetter(*places)
+        self.scaled = tuple(scaled)
+        self.derived = tuple(derived)
         # Every metric is its counter's rate, in order (net): the rates are the values.
-        self.rates_are_values = [s[:3] for s in steps] == [(COUNTER, j, 1.0) for j in range(len(rate_at))]
+        self.rates_are_values = not scaled and not derived and places == list(range(1, len(rate_at) + 1))
         self.maxed = tuple(i for i, m in enumerate(self.metrics) if m.agg == "max")
         self.total_metrics = tuple(m for m in self.metrics if m.kind == COUNTER and m.total)
         self.total_steps = tuple((at[m.source], m.scale) for m in self.total_metrics)

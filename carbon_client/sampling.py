@@ -50,24 +50,22 @@ def evaluate(schema: Schema, raw: Sequence, r: Sequence) -> list:
     """The values of ``schema.metrics`` for one instance (None where unknown)."""
     if schema.rates_are_values:
         return r
-    out: list = []
-    for kind, at, scale, fn, partial in schema.steps:
-        if kind == COUNTER:
-            v = r[at]
-        elif kind == GAUGE:
-            v = raw[at]
-        else:
-            args = tuple(map(out.__getitem__, at))
-            if None in args and not partial:
-                v = None
-            else:
-                try:
-                    v = fn(*args)
-                except (TypeError, ZeroDivisionError):
-                    v = None
-        if scale != 1.0 and v is not None:
+    out = list(schema.pick((None, *r, *raw)))
+    for i, scale in schema.scaled:
+        v = out[i]
+        if v is not None:
+            out[i] = v * scale
+    for i, at, scale, fn, partial in schema.derived:
+        args = tuple(map(out.__getitem__, at))
+        if None in args and not partial:
+            continue
+        try:
+            v = fn(*args)
+        except (TypeError, ZeroDivisionError):
+            continue
+        if v is not None and scale != 1.0:
             v = v * scale
-        out.append(v)
+        out[i] = v
     return out
 
 
