@@ -33,15 +33,19 @@ def plugin_names() -> list[str]:
 def make_collectors(source, config) -> list[Collector]:
     """The collectors ``config`` asks for: the built-in ones and plugins it names
     (``collectors``; default: every one), then its exec collectors and probes."""
-    from carbon_client.collectors.exec import Exec
-    from carbon_client.collectors.probes import Probe
-
     wanted = config.collectors
     out = [REGISTRY[n](source, config) for n in (wanted or REGISTRY) if n in REGISTRY]
     taken = set(REGISTRY) | {c.group for c in REGISTRY.values()} | {"carbon_client", "probe"}
     out += [p for p in plugins.load(source, config, taken) if wanted is None or p.name in wanted]
-    out += [Exec(source, config, spec) for spec in config.exec]
-    out += [Probe(source, config, spec) for spec in config.probes]
+    # Imported only when configured: the probes bring ssl and http.client, 6 MB of RSS.
+    if config.exec:
+        from carbon_client.collectors.exec import Exec
+
+        out += [Exec(source, config, spec) for spec in config.exec]
+    if config.probes:
+        from carbon_client.collectors.probes import Probe
+
+        out += [Probe(source, config, spec) for spec in config.probes]
     return out
 
 
