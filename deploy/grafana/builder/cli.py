@@ -1,0 +1,25 @@
+"""The command line: write the generated files, or check that they are current."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from .dashboard import render_all
+
+OUT = Path(__file__).resolve().parent.parent / "dashboards"
+
+
+def main(argv: list[str]) -> int:
+    files = render_all()
+    if argv[1:] == ["--check"]:
+        stale = [n for n, text in files.items()
+                 if not (OUT / n).exists() or (OUT / n).read_text() != text]
+        for n in stale:
+            print(f"stale: {OUT / n} (run {argv[0]})", file=sys.stderr)
+        return 1 if stale else 0
+    OUT.mkdir(exist_ok=True)
+    for n, text in files.items():
+        (OUT / n).write_text(text)
+        print(OUT / n)
+    return 0

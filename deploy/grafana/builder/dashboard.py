@@ -1,0 +1,108 @@
+"""The dashboards: one row of DASHBOARDS each, assembled into Grafana's JSON model."""
+
+from __future__ import annotations
+
+import json
+
+from .devices import disks, network, writeboost
+from .host import host_overview
+from .netstack import network_stack
+from .nfs import nfs_client, nfs_mounts, nfs_server
+from .panels import layout
+from .services import agent_health, containers_services, probes, process_groups
+from .variables import host_var, instance_var, prefix_var
+
+SCHEMA_VERSION = 39
+TAG = "carbon-client"
+
+DASHBOARDS = [
+    # uid, file, title, group of the host variable, instance variables, panels, description
+    ("cc-host", "host-overview", "carbon-client / Host overview", "carbon_client", [], host_overview,
+     "CPU, memory, paging, disks, network, filesystems, pressure, kernel and processes of one host."),
+    ("cc-disks", "disks", "carbon-client / Disks", "disk",
+     [("disk", "Disk", "disk", True)], disks, "Block devices from /proc/diskstats."),
+    ("cc-network", "network", "carbon-client / Network", "net",
+     [("nic", "Interface", "net", True)], network, "Interfaces from /proc/net/dev."),
+    ("cc-nfs-client", "nfs-client", "carbon-client / NFS client", "nfs", [], nfs_client,
+     "NFS client RPC calls from /proc/net/rpc/nfs."),
+    ("cc-nfs-server", "nfs-server", "carbon-client / NFS server", "nfsd", [], nfs_server,
+     "NFS server from /proc/net/rpc/nfsd."),
+    ("cc-writeboost", "writeboost", "carbon-client / dm-writeboost", "writeboost",
+     [("dev", "Device", "writeboost", False)], writeboost, "dm-writeboost caches (dmsetup status)."),
+    ("cc-nfs-mounts", "nfs-mounts", "carbon-client / NFS client per mount", "nfsmount",
+     [("mount", "Mount", "nfsmount", False)], nfs_mounts,
+     "NFS mounts from /proc/self/mountstats: calls, throughput, times per call, transports; "
+     "responsiveness and space from fs."),
+    ("cc-agent", "agent-health", "carbon-client / Agent health", "carbon_client", [], agent_health,
+     "The agent itself: delivery to Carbon, its own cost, and each collector."),
+    ("cc-probes", "probes", "carbon-client / Probes", "probe",
+     [("probe", "Probe", "probe", False)], probes, "HTTP, TCP and TLS probes (`probes` in the config)."),
+    ("cc-cgroups", "cgroups", "carbon-client / Containers and services", "cgroup",
+     [("cgroup", "Service or container", "cgroup", False)], containers_services,
+     "systemd services and containers from their cgroups: CPU, throttling, memory, I/O, tasks, pressure."),
+    ("cc-process-groups", "process-groups", "carbon-client / Processes", "process",
+     [("group", "Process group", "process", False)], process_groups,
+     "The process groups configured in process_groups: processes, CPU, memory, I/O, files, threads."),
+    ("cc-netstack", "network-stack", "carbon-client / Network stack", "netstat", [], network_stack,
+     "TCP, UDP and IP protocol counters, sockets, softnet drops and connection tracking."),
+]
+
+
+def build(uid: str, title: str, group: str, instance_vars: list, panels_fn, description: str) -> dict:
+    variables = [prefix_var(), host_var(group)]
+    variables += [instance_var(*v) for v in instance_vars]
+    return {
+        "id": None,
+        "uid": uid,
+        "title": title,
+        "description": description,
+        "tags": [TAG],
+        "editable": True,
+        "graphTooltip": 1,
+        "schemaVersion": SCHEMA_VERSION,
+        "version": 1,
+        "refresh": "30s",
+        "time": {"from": "now-3h", "to": "now"},
+        "timepicker": {},
+        "timezone": "browser",
+        "fiscalYearStartMonth": 0,
+        "liveNow": False,
+        "weekStart": "",
+        "annotations": {
+            "list": [
+                {
+                    "builtIn": 1,
+                    "datasource": {"type": "grafana", "uid": "-- Grafana --"},
+                    "enable": True,
+                    "hide": True,
+                    "iconColor": "rgba(0, 211, 255, 1)",
+                    "name": "Annotations & Alerts",
+                    "type": "dashboard",
+                }
+            ]
+        },
+        "links": [
+            {
+                "type": "dashboards",
+                "tags": [TAG],
+                "title": "carbon-client",
+                "asDropdown": True,
+                "includeVars": True,
+                "keepTime": True,
+                "icon": "external link",
+                "targetBlank": False,
+                "tooltip": "",
+                "url": "",
+            }
+        ],
+        "templating": {"list": variables},
+        "panels": layout(panels_fn()),
+    }
+
+
+def render_all() -> dict[str, str]:
+    """file name -> JSON text."""
+    out = {}
+    for uid, name, title, group, ivars, fn, desc in DASHBOARDS:
+        out[f"{name}.json"] = json.dumps(build(uid, title, group, ivars, fn, desc), indent=2, sort_keys=True) + "\n"
+    return out
