@@ -20,15 +20,16 @@ from tests.conftest import ROOT
 
 GRAFANA = ROOT / "deploy" / "grafana"
 DASHBOARD_DIR = GRAFANA / "dashboards"
+IMPORT_DIR = GRAFANA / "import"
 ALERTS_FILE = GRAFANA / "provisioning" / "alerting" / "carbon-client.yaml"
 DATASOURCE_UID = "graphite"
 
 _VAR = re.compile(r"\$\{(\w+)(?::[\w-]+)?\}|\$(\w+)|\[\[(\w+)\]\]")
 
 
-def dashboards() -> dict[str, dict]:
-    """file stem -> parsed dashboard."""
-    return {p.stem: json.loads(p.read_text()) for p in sorted(DASHBOARD_DIR.glob("*.json"))}
+def dashboards(where=DASHBOARD_DIR) -> dict[str, dict]:
+    """file stem -> parsed dashboard (the provisioned ones, or those of ``where``)."""
+    return {p.stem: json.loads(p.read_text()) for p in sorted(where.glob("*.json"))}
 
 
 def panels(dash: dict) -> Iterator[dict]:
@@ -90,14 +91,18 @@ def apply_regex(options: list[str], regex: str) -> list[str]:
     return out
 
 
+ALL = object()  # resolve(): every host the variable lists
+
+
 def glob(values: list[str]) -> str:
     """A multi-value variable as Grafana's Graphite datasource formats it."""
     return values[0] if len(values) == 1 else "{" + ",".join(values) + "}"
 
 
-def resolve(dash: dict, host: str, find: Callable[[str], list[str]],
+def resolve(dash: dict, host, find: Callable[[str], list[str]],
             expand: Callable[[str], list[str]]) -> tuple[dict[str, str], dict[str, list[str]]]:
-    """Variable values as Grafana would set them, with ``host`` chosen and the others on All.
+    """Variable values as Grafana would set them, with ``host`` chosen (a name, a list of
+    names, or ``ALL``) and the other query variables on All.
 
     Returns (values, options): what each variable became, and what its query listed.
     """
@@ -105,6 +110,8 @@ def resolve(dash: dict, host: str, find: Callable[[str], list[str]],
     options: dict[str, list[str]] = {}
     for v in variables(dash):
         name = v["name"]
+        if v["type"] == "datasource":
+            continue  # chooses where the queries go, appears in none
         if v["type"] in ("textbox", "constant", "custom"):
             values[name] = v.get("query", "")
             continue
@@ -114,7 +121,8 @@ def resolve(dash: dict, host: str, find: Callable[[str], list[str]],
         listed = expand(m.group(1)) if m else find(q)
         opts = options[name] = apply_regex(listed, v.get("regex", ""))
         if name == "host":
-            values[name] = host
+            chosen = opts if host is ALL else [host] if isinstance(host, str) else list(host)
+            values[name] = glob(chosen)
         else:
             values[name] = glob(opts) if opts else ""
     return values, options

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 
 import pytest
 import yaml
 
+from tests.conftest import ROOT
 from tests.stack.grafana import (
-    DASHBOARD_DIR, DATASOURCE_UID, GRAFANA, alert_rules, dashboards, panels, path_expressions,
+    DASHBOARD_DIR, DATASOURCE_UID, GRAFANA, IMPORT_DIR, alert_rules, dashboards, panels, path_expressions,
     targets, variables, variables_used,
 )
 
@@ -33,6 +35,9 @@ INSTANCE_VARS = {"disks": "disk", "network": "nic", "writeboost": "dev", "probes
 # Grafana unit ids used (packages/grafana-data/src/valueFormats/categories.ts), plus custom suffix units.
 UNITS = {"none", "short", "percent", "bytes", "Bps", "pps", "iops", "ops", "cps", "ms", "s", "d"}
 DASHBOARDS = dashboards()
+IMPORTABLE = dashboards(IMPORT_DIR)
+# Every panel, target and query variable reads the datasource variable.
+DS_VAR = {"type": "graphite", "uid": "${datasource}"}
 
 
 def build_module():
@@ -44,10 +49,36 @@ def build_module():
 
 def test_dashboard_files_are_what_the_generator_writes():
     files = build_module().render_all()
-    on_disk = {p.name: p.read_text() for p in DASHBOARD_DIR.glob("*.json")}
-    assert sorted(on_disk) == sorted(files), "run python3 deploy/grafana/build_dashboards.py"
+    on_disk = {str(p.relative_to(GRAFANA)): p.read_text()
+               for d in (DASHBOARD_DIR, IMPORT_DIR) for p in d.glob("*.json")}
+    assert sorted(on_disk) == sorted(n for n in files if n.endswith(".json")), \
+        "run python3 deploy/grafana/build_dashboards.py"
     for name, text in files.items():
-        assert on_disk[name] == text, f"{name} is stale: run python3 deploy/grafana/build_dashboards.py"
+        assert (GRAFANA / name).read_text() == text, f"{name} is stale: run python3 deploy/grafana/build_dashboards.py"
+
+
+def test_check_mode_finds_a_stale_file(tmp_path):
+    """``--check`` exits 1 and names the file when one differs from what the tables give."""
+    import subprocess
+    import sys
+
+    script = GRAFANA / "build_dashboards.py"
+    ok = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    victim = DASHBOARD_DIR / "probes.json"
+    saved = victim.read_text()
+    try:
+        victim.write_text(saved.replace('"Up"', '"Down"', 1))
+        stale = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
+    finally:
+        victim.write_text(saved)
+    assert stale.returncode == 1 and "probes.json" in stale.stderr
+
+
+def test_builder_modules_stay_small():
+    for path in sorted((GRAFANA / "builder").glob("*.py")) + [GRAFANA / "build_dashboards.py"]:
+        lines = len(path.read_text().splitlines())
+        assert lines <= 400, f"{path.name}: {lines} lines; split it"
 
 
 def test_every_dashboard_is_there_once():
@@ -66,16 +97,21 @@ def test_every_dashboard_is_there_once():
 def test_variables(name):
     d = DASHBOARDS[name]
     by_name = {v["name"]: v for v in variables(d)}
+    assert variables(d)[0]["name"] == "datasource", "defined before every variable that uses it"
+    ds = by_name["datasource"]
+    assert ds["type"] == "datasource" and ds["query"] == "graphite"
+    assert ds["current"]["value"] == DATASOURCE_UID, "the provisioned copy reads the provisioned datasource"
     assert by_name["prefix"]["type"] == "textbox"
     assert by_name["prefix"]["query"] == "", "unprefixed paths by default"
     host = by_name["host"]
     assert host["type"] == "query"
-    assert host["datasource"]["uid"] == DATASOURCE_UID
+    assert host["datasource"] == DS_VAR
     assert host["query"].startswith("expand(${prefix}*.") and host["query"].endswith(")")
     assert re.compile(host["regex"].strip("/")).groups == 1, "the regex must capture the host level"
-    assert not host["multi"], "aliases and stat panels assume one host"
+    assert host["multi"] and host["includeAll"], "several hosts side by side, or the whole fleet"
     if name in INSTANCE_VARS:
         inst = by_name[INSTANCE_VARS[name]]
+        assert inst["datasource"] == DS_VAR
         assert inst["type"] == "query" and inst["multi"] and inst["includeAll"]
         assert inst["query"].startswith("${prefix}$host.")
     # Every variable a target or a variable query uses is defined before use.
@@ -97,7 +133,7 @@ def test_panels_have_graphite_targets_and_units(name):
     for p in found:
         title = p["title"]
         assert p["type"] in ("timeseries", "stat"), title
-        assert p["datasource"]["uid"] == DATASOURCE_UID, title
+        assert p["datasource"] == DS_VAR, title
         assert p["targets"], f"{title}: no target"
         unit = p["fieldConfig"]["defaults"].get("unit")
         assert unit in UNITS or (unit or "").startswith("suffix:"), f"{title}: unit {unit!r}"
@@ -105,7 +141,9 @@ def test_panels_have_graphite_targets_and_units(name):
         assert len(refs) == len(set(refs)), title
         for t in p["targets"]:
             assert t["target"].strip(), f"{title}: empty target"
-            assert t["datasource"]["uid"] == DATASOURCE_UID
+            assert t["datasource"] == DS_VAR
+            # Several hosts selected: every series is named by its host (and what tells it apart).
+            assert t["target"].startswith("aliasByNode("), f"{title}: {t['target']}"
             assert path_expressions(t["target"]), f"{title}: {t['target']} reads no series"
             assert t["target"].count("(") == t["target"].count(")"), t["target"]
             # The agent sends rates already; a derivative would show the rate of a rate.
@@ -115,6 +153,52 @@ def test_panels_have_graphite_targets_and_units(name):
     if name in INSTANCE_VARS:
         var = "$" + INSTANCE_VARS[name]
         assert any(var in t["target"] for _, t in targets(d)), f"no panel uses {var}"
+
+
+# -- the copies made for "Import dashboard" ----------------------------------------------
+
+_DS_INPUT = re.compile(r"\$\{(DS_\w+)\}")
+
+
+def import_dashboard(dash: dict, chosen: dict[str, str]) -> dict:
+    """What Grafana's import does with ``__inputs``: every ``${NAME}`` of an input replaced by
+    the value the user chose (pkg/services/dashboardimport, DashTemplateEvaluator)."""
+    text = json.dumps({k: v for k, v in dash.items() if k not in ("__inputs", "__requires")})
+    return json.loads(_DS_INPUT.sub(lambda m: chosen[m.group(1)], text))
+
+
+def test_import_copies_mirror_the_provisioned_dashboards():
+    assert sorted(IMPORTABLE) == sorted(DASHBOARDS)
+    for name, dash in IMPORTABLE.items():
+        provisioned = DASHBOARDS[name]
+        imported = import_dashboard(dash, {"DS_GRAPHITE": DATASOURCE_UID})
+        assert imported == {k: v for k, v in provisioned.items() if k != "__requires"}, name
+
+
+@pytest.mark.parametrize("name", sorted(IMPORTABLE))
+def test_import_asks_for_the_graphite_datasource(name):
+    dash = IMPORTABLE[name]
+    (ds_input,) = dash["__inputs"]
+    assert ds_input["type"] == "datasource" and ds_input["pluginId"] == "graphite"
+    text = json.dumps(dash)
+    assert set(_DS_INPUT.findall(text)) == {ds_input["name"]}, "every input is used, none undeclared"
+    imported = import_dashboard(dash, {ds_input["name"]: "another-graphite"})
+    ds = variables(imported)[0]
+    assert ds["name"] == "datasource" and ds["current"]["value"] == "another-graphite"
+    assert "${DS_" not in json.dumps(imported)
+
+
+@pytest.mark.parametrize("name", sorted(DASHBOARDS))
+def test_requires(name):
+    """``__requires`` names what import checks: Grafana (the stack's version), Graphite, the panel types."""
+    dash = DASHBOARDS[name]
+    req = {r["id"]: r for r in dash["__requires"]}
+    image = yaml.safe_load((ROOT / "docker-compose.grafana.yml").read_text())["services"]["grafana"]["image"]
+    assert req["grafana"]["version"] == image.rpartition(":")[2]
+    assert req["graphite"]["type"] == "datasource"
+    assert {k for k, r in req.items() if r["type"] == "panel"} == {p["type"] for p in panels(dash)}
+    assert "__inputs" not in dash, "the provisioned copy asks nothing"
+    assert "${DS_" not in json.dumps(dash)
 
 
 # -- provisioning ------------------------------------------------------------------

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .dashboard import render_all
 
-OUT = Path(__file__).resolve().parent.parent / "dashboards"
+OUT = Path(__file__).resolve().parent.parent  # deploy/grafana
 
 
 def main(argv: list[str]) -> int:
@@ -18,8 +18,8 @@ def main(argv: list[str]) -> int:
         for n in stale:
             print(f"stale: {OUT / n} (run {argv[0]})", file=sys.stderr)
         return 1 if stale else 0
-    OUT.mkdir(exist_ok=True)
     for n, text in files.items():
+        (OUT / n).parent.mkdir(parents=True, exist_ok=True)
         (OUT / n).write_text(text)
         print(OUT / n)
     return 0

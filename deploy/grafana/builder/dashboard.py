@@ -10,10 +10,12 @@ from .netstack import network_stack
 from .nfs import nfs_client, nfs_mounts, nfs_server
 from .panels import layout
 from .services import agent_health, containers_services, probes, process_groups
-from .variables import host_var, instance_var, prefix_var
+from .variables import IMPORT_INPUT, PROVISIONED_UID, datasource_var, host_var, instance_var, prefix_var
 
 SCHEMA_VERSION = 39
 TAG = "carbon-client"
+# The Grafana the stack runs (docker-compose.grafana.yml), named in __requires.
+GRAFANA_VERSION = "11.3.0"
 
 DASHBOARDS = [
     # uid, file, title, group of the host variable, instance variables, panels, description
@@ -48,9 +50,8 @@ DASHBOARDS = [
 ]
 
 
-def build(uid: str, title: str, group: str, instance_vars: list, panels_fn, description: str) -> dict:
-    variables = [prefix_var(), host_var(group)]
-    variables += [instance_var(*v) for v in instance_vars]
+def build(uid: str, title: str, description: str, variables: list[dict], panels: list[dict]) -> dict:
+    """The dashboard without its datasource variable (:func:`copies` adds it)."""
     return {
         "id": None,
         "uid": uid,
@@ -96,13 +97,51 @@ def build(uid: str, title: str, group: str, instance_vars: list, panels_fn, desc
             }
         ],
         "templating": {"list": variables},
-        "panels": layout(panels_fn()),
+        "panels": layout(panels),
     }
 
 
-def render_all() -> dict[str, str]:
-    """file name -> JSON text."""
+def requires(dash: dict) -> list[dict]:
+    """``__requires`` as Grafana's export writes it: Grafana, the datasource type, the panel types."""
+    out = [{"type": "grafana", "id": "grafana", "name": "Grafana", "version": GRAFANA_VERSION},
+           {"type": "datasource", "id": "graphite", "name": "Graphite", "version": "1.0.0"}]
+    names = {"stat": "Stat", "timeseries": "Time series"}
+    kinds = sorted({p["type"] for p in dash["panels"] if p["type"] != "row"})
+    out += [{"type": "panel", "id": k, "name": names[k], "version": ""} for k in kinds]
+    return sorted(out, key=lambda r: r["id"])
+
+
+def copies(dash: dict) -> tuple[dict, dict]:
+    """(provisioned, importable): the first selects the provisioned datasource; the second
+    declares ``__inputs``, so Grafana's "Import dashboard" asks which Graphite to read."""
+    provisioned = dict(dash, __requires=requires(dash))
+    provisioned["templating"] = {"list": [datasource_var(PROVISIONED_UID), *dash["templating"]["list"]]}
+    importable = dict(provisioned, __inputs=[{
+        "name": IMPORT_INPUT, "label": "Graphite", "description": "The Graphite carbon-client sends to.",
+        "type": "datasource", "pluginId": "graphite", "pluginName": "Graphite",
+    }])
+    importable["templating"] = {"list": [datasource_var(f"${{{IMPORT_INPUT}}}"), *dash["templating"]["list"]]}
+    return provisioned, importable
+
+
+def dashboards() -> dict[str, dict]:
+    """file stem -> dashboard (without its datasource variable)."""
     out = {}
     for uid, name, title, group, ivars, fn, desc in DASHBOARDS:
-        out[f"{name}.json"] = json.dumps(build(uid, title, group, ivars, fn, desc), indent=2, sort_keys=True) + "\n"
+        variables = [prefix_var(), host_var(group), *(instance_var(*v) for v in ivars)]
+        out[name] = build(uid, title, desc, variables, fn())
+    return out
+
+
+def dump(obj) -> str:
+    return json.dumps(obj, indent=2, sort_keys=True) + "\n"
+
+
+def render_all() -> dict[str, str]:
+    """Path under deploy/grafana -> text: the provisioned dashboards and their importable copies."""
+    out = {}
+    for name, dash in dashboards().items():
+        provisioned, importable = copies(dash)
+        out[f"dashboards/{name}.json"] = dump(provisioned)
+        out[f"import/{name}.json"] = dump(importable)
     return out

@@ -9,7 +9,7 @@ def host_overview() -> list[dict]:
     b = BASE
     return [
         row("Now"),
-        stat("CPU busy", f"alias(offset(scale({b}.cpu.total.idle, -1), 100), 'busy')", "percent",
+        stat("CPU busy", f"offset(scale({b}.cpu.total.idle, -1), 100)", "percent",
              "100 - idle, percent of all CPUs.", thresholds=PERCENT_WARN),
         stat("Load (1 min)", f"{b}.load.1m", "short"),
         stat("Memory used", f"{b}.memory.used_percent", "percent", thresholds=PERCENT_WARN),

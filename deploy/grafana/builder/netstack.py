@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .panels import BASE, PERCENT_WARN, alias, row, stat, timeseries
+from .panels import BASE, PERCENT_WARN, alias, percent, row, stat, timeseries
 
 
 def network_stack() -> list[dict]:
@@ -17,7 +17,7 @@ def network_stack() -> list[dict]:
                    "Segments retransmitted, and why: timeouts (RTO), fast retransmits, SYN retries; lost "
                    "retransmits were lost again."),
         timeseries("Retransmitted (percent of segments sent)",
-                   [f"alias(asPercent({n}.tcp.RetransSegs, {n}.tcp.OutSegs), 'retransmitted')"], "percent",
+                   [percent(f"{n}.tcp.RetransSegs", f"{n}.tcp.OutSegs")], "percent",
                    "A few tenths of a percent is normal on the internet; more on a LAN means loss or "
                    "congestion.", w=8),
         timeseries("Established connections", [alias(f"{n}.tcp.CurrEstab", -1)], "short",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .panels import BASE, alias, row, stat, timeseries
+from .panels import BASE, alias, percent, row, stat, timeseries
 
 
 def nfs_client() -> list[dict]:
@@ -11,7 +11,7 @@ def nfs_client() -> list[dict]:
         row("RPC"),
         timeseries("RPC calls", [alias(f"{c}.rpc.{{calls,retrans,authrefresh}}", -1)], "ops",
                    "Calls sent, retransmitted and credential refreshes per second."),
-        timeseries("Retransmissions", [f"alias(asPercent({c}.rpc.retrans, {c}.rpc.calls), 'retrans')"],
+        timeseries("Retransmissions", [percent(f"{c}.rpc.retrans", f"{c}.rpc.calls")],
                    "percent", "Retransmitted calls in percent of calls: a server or network too slow "
                    "to answer in time."),
         timeseries("RPC transport", [alias(f"{c}.net.{{packets,udp,tcp,tcpconn}}", -1)], "pps",
@@ -59,7 +59,7 @@ def nfsd_pools() -> list[dict]:
                    "/proc/fs/nfsd/pool_stats summed over the pools: data arriving on transports, idle threads "
                    "woken for it, transports queued because no thread was free, idle timeouts.", w=10),
         timeseries("Transports that waited for a thread",
-                   [f"alias(asPercent({p}.sockets_enqueued, {p}.packets_arrived), 'enqueued')"], "percent",
+                   [percent(f"{p}.sockets_enqueued", f"{p}.packets_arrived")], "percent",
                    "sockets_enqueued in percent of packets_arrived: before 6.x kernels, a sign of too few nfsd "
                    "threads (6.x queues every transport).", w=10),
     ]

@@ -2,14 +2,41 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Optional
 
-DS = {"type": "graphite", "uid": "graphite"}
+# Every panel, target and query variable reads the dashboard's datasource variable.
+DS = {"type": "graphite", "uid": "${datasource}"}
 BASE = "${prefix}$host"
+_PATH_END = re.compile(r"[^A-Za-z0-9_\-*?.{}\[\]$]")
+
+
+def host_node(expr: str) -> int:
+    """The host's node in the first path of ``expr``, counted from the end (-3 in
+    ``${prefix}$host.load.1m``): the same whatever the prefix's depth."""
+    depth = dots = 0
+    for ch in expr[expr.index("$host"):]:
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        elif depth == 0 and _PATH_END.match(ch):
+            break
+        dots += ch == "."
+    return -(dots + 1)
 
 
 def alias(expr: str, *nodes: int) -> str:
-    return f"aliasByNode({expr}, {', '.join(str(n) for n in nodes)})"
+    """Series named by their host and ``nodes`` (negative: independent of the prefix),
+    so several hosts selected at once stay apart."""
+    names = (host_node(expr), *nodes)
+    return f"aliasByNode({expr}, {', '.join(str(n) for n in names)})"
+
+
+def percent(part: str, total: str) -> str:
+    """``part`` in percent of ``total``, host by host."""
+    node = host_node(part)
+    return alias(f"asPercent({part}, {total}, {node})")
 
 
 def _targets(targets: list[str]) -> list[dict]:
@@ -82,7 +109,7 @@ def stat(
         "title": title,
         "description": description,
         "datasource": DS,
-        "targets": _targets([target]),
+        "targets": _targets([target if target.startswith("aliasByNode(") else alias(target)]),
         "fieldConfig": {
             "defaults": {
                 "unit": unit,

@@ -4,6 +4,29 @@ from __future__ import annotations
 
 from .panels import BASE, DS
 
+# The datasource provisioned with the stack (provisioning/datasources/graphite.yaml).
+PROVISIONED_UID = "graphite"
+# What Grafana's "Import dashboard" asks for, and replaces with the chosen datasource's uid.
+IMPORT_INPUT = "DS_GRAPHITE"
+
+
+def datasource_var(uid: str) -> dict:
+    """The Graphite datasource every panel reads, ``uid`` selected: the provisioned one, or
+    ``${DS_GRAPHITE}`` in the copies made for import (Grafana fills in the one chosen)."""
+    return {
+        "type": "datasource",
+        "name": "datasource",
+        "label": "Data source",
+        "query": "graphite",
+        "regex": "",
+        "current": {"selected": True, "text": uid, "value": uid},
+        "options": [],
+        "refresh": 1,
+        "multi": False,
+        "includeAll": False,
+        "hide": 0,
+    }
+
 
 def prefix_var() -> dict:
     return {
@@ -19,7 +42,10 @@ def prefix_var() -> dict:
 
 
 def host_var(group: str) -> dict:
-    """Hosts that send ``group``: expand ``${prefix}*.group`` and keep the host level."""
+    """Hosts that send ``group``: expand ``${prefix}*.group`` and keep the host level.
+
+    Several hosts, or All, may be selected: Grafana writes them as a glob ``{a,b}``.
+    """
     query = f"expand(${{prefix}}*.{group})"
     return {
         "type": "query",
@@ -31,8 +57,8 @@ def host_var(group: str) -> dict:
         "regex": f"/([^.]+)\\.{group}$/",
         "refresh": 2,
         "sort": 1,
-        "multi": False,
-        "includeAll": False,
+        "multi": True,
+        "includeAll": True,
         "current": {},
         "options": [],
         "hide": 0,
