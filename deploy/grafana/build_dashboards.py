@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""Writes the Grafana dashboards in deploy/grafana/dashboards/ from the tables of builder/.
+"""Writes the Grafana dashboards and alert rules of deploy/grafana/ from the tables of builder/.
 
-    python3 deploy/grafana/build_dashboards.py          # rewrite the JSON files
+    python3 deploy/grafana/build_dashboards.py          # rewrite the generated files
     python3 deploy/grafana/build_dashboards.py --check  # exit 1 if a file is stale
+
+Written: dashboards/*.json (provisioned), import/*.json (for "Import dashboard"),
+provisioning/alerting/carbon-client.yaml and carbon-client-tags.yaml (alert rules).
 
 Every dashboard reads the paths carbon-client sends in its default layout,
 ``[prefix.]host.group[.instance].key``, as the agent sends them (rates are
@@ -24,8 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from builder.cli import main  # noqa: E402
-from builder.dashboard import render_all  # noqa: E402,F401  (tests load it from here)
+from builder.cli import main, render_all  # noqa: E402,F401  (tests load render_all from here)
 
 if __name__ == "__main__":
     raise SystemExit(main(sys.argv))

@@ -19,8 +19,12 @@ One session-scoped ``stack`` serves the dashboard and alert tests:
   netstat, snmp6, sockstat, softnet_stat and conntrack
   (tests/fixtures/wave2/procfs-live-vm618), read with ``softnet_per_cpu: true``,
   so the network stack dashboard is checked on known data whatever this host has;
-- synthetic ``ghost-*`` hosts written straight into Carbon give each alert
-  rule a case that must fire.
+- agent ``taghost`` streams this machine again as ``format: tags`` sends it
+  (``servers.dc1.group.key;host=taghost;instance=...``); carbon indexes the tagged
+  series in graphite-web's tag database;
+- synthetic ``ghost-*`` hosts written straight into Carbon (tests/stack/ghosts.py),
+  in both formats, with and without a prefix, give each alert rule a case that
+  must fire and one (``ghost-ok``) that must not.
 """
 
 from __future__ import annotations
@@ -28,7 +32,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -44,11 +47,14 @@ from tests.conftest import ROOT, require
 from tests.stack.fixture_tree import (
     NETSTACK, PROCESS_GROUPS, MovingCounters, cgroup_tree, copy_netstack, install_dmsetup,
 )
+from tests.stack.ghosts import PREFIXES, ghost_lines, send_lines  # noqa: F401  (send_lines: for the tests)
 from tests.stack.graphite_web import GraphiteWeb, graphite_python
 from tests.tls_server import TlsServer
 
 MAIN_HOST = "stackhost"
 FIXTURE_HOST = "nfs-fixture"
+TAG_HOST = "taghost"  # sends `format: tags` under TAG_PREFIX
+TAG_PREFIX = "servers.dc1"
 
 
 # Collector name -> its module in carbon_client/collectors/.
@@ -100,47 +106,6 @@ class AgentProcess:
         return self.log_path.read_text(errors="replace")[-4000:]
 
 
-# -- synthetic hosts for the alert rules ---------------------------------------------------
-
-
-def ghost_lines(now: int) -> list[str]:
-    """Series that must make each alert rule fire (10 s apart, like the agent's default)."""
-    recent = range(now - 660, now + 1, 10)
-    lines = []
-    for ts in range(now - 1200, now - 420, 10):  # silent for the last 7 minutes
-        lines.append(f"ghost-silent.carbon_client.cycle_ms 3 {ts}")
-    for ts in recent:
-        lines += [
-            f"ghost-dropping.carbon_client.cycle_ms 3 {ts}",
-            f"ghost-dropping.carbon_client.dropped 12.5 {ts}",
-            f"ghost-busy.disk.sdz.busy_percent 97 {ts}",
-            f"ghost-busy.disk.total.busy_percent 97 {ts}",
-            f"ghost-full.fs.data.used_percent 95.5 {ts}",
-            f"ghost-wb.writeboost.cache0.dirty_ratio 91 {ts}",
-            f"ghost-nfs.nfs.rpc.calls 200 {ts}",
-            f"ghost-nfs.nfs.rpc.retrans 9 {ts}",
-            f"ghost-probe.probe.web.up 0 {ts}",
-            f"ghost-probe.probe.web.status 503 {ts}",
-            f"ghost-cert.probe.site.up 1 {ts}",
-            f"ghost-cert.probe.site.cert_days_left 5.5 {ts}",
-            f"ghost-procs.process.web.count 0 {ts}",
-            f"ghost-procs.process.db.count 3 {ts}",
-            f"ghost-cgroup.cgroup.web.memory_percent 95.5 {ts}",
-            f"ghost-cgroup.cgroup.db.memory_percent 40 {ts}",
-            f"ghost-nfsmount.fs.mnt_data.responsive 0 {ts}",
-            f"ghost-pressure.pressure.memory.full.avg60 35.5 {ts}",
-            f"ghost-pressure.pressure.io.full.avg60 2.5 {ts}",
-            f"ghost-conntrack.conntrack.used_percent 96.2 {ts}",
-            f"ghost-listen.netstat.tcpext.ListenDrops 4.5 {ts}",
-        ]
-    return lines
-
-
-def send_lines(port: int, lines: list[str]) -> None:
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        s.sendall("".join(line + "\n" for line in lines).encode())
-
-
 # -- the session's stack ---------------------------------------------------------------
 
 
@@ -151,6 +116,21 @@ class Stack:
     agents: list[AgentProcess]
     hosts: dict[str, str] = field(default_factory=dict)  # role -> host component
     writeboost: bool = False
+
+
+def wait_tagged(web: GraphiteWeb, queries: list[str], agents: list[AgentProcess], timeout: float = 30) -> None:
+    """Until each seriesByTag query returns a series with 2 points: tagged series are found
+    through graphite-web's tag database, which carbon fills as it creates them."""
+    deadline = time.monotonic() + timeout
+    missing = list(queries)
+    while time.monotonic() < deadline:
+        missing = [q for q in missing
+                   if not any(sum(v is not None for v, _ in s["datapoints"]) >= 2 for s in web.render(q, "-1min"))]
+        if not missing:
+            return
+        time.sleep(0.3)
+    logs = "\n".join(a.output() for a in agents)
+    raise RuntimeError(f"nothing for {missing} after {timeout}s; agents said:\n{logs}")
 
 
 def wait_for(cache: CarbonCache, paths: list[str], agents: list[AgentProcess], timeout: float = 30) -> None:
@@ -189,6 +169,8 @@ def stack(tmp_path_factory):
             "graphite-web not installed (Debian package graphite-web; `make test` installs it as root)")
     root = tmp_path_factory.mktemp("stack")
     cache = CarbonCache(root / "carbon")
+    web = GraphiteWeb(root / "web", [cache.whisper_dir], [f"127.0.0.1:{cache.query_port}"])
+    cache.graphite_url = web.url  # carbon indexes tagged series in graphite-web's tag database
     proc_root = root / "proc"
     nfs = MovingCounters(proc_root)
     writeboost = collector_missing("writeboost") is None
@@ -206,7 +188,6 @@ def stack(tmp_path_factory):
     if "cgroup" in collectors:
         cgroup_tree(sys_root)
     carbon = f"--carbon=127.0.0.1:{cache.port}"
-    web = GraphiteWeb(root / "web", [cache.whisper_dir], [f"127.0.0.1:{cache.query_port}"])
     tls = TlsServer(root, 200)
     pidfile = root / "agent.pid"
     processes = collector_missing("process") is None
@@ -227,14 +208,21 @@ def stack(tmp_path_factory):
              f"--sys-root={sys_root}", f"--collectors={','.join(collectors)}", f"--config={fixture_config}"],
             root / "agent-fixture.log", env=env,
         ))
+    # This machine again, as `format: tags` sends it, under a two-level prefix.
+    tags_config = root / "tags.yaml"
+    tags_config.write_text("format: tags\n")
+    agents.append(AgentProcess(["--interval=1", carbon, f"--hostname={TAG_HOST}", f"--prefix={TAG_PREFIX}",
+                                f"--config={tags_config}"], root / "agent-tags.log"))
     try:
         cache.start()
-        send_lines(cache.port, ghost_lines(int(time.time())))
+        web.start()
+        now = int(time.time())
+        send_lines(cache.port, [line for fmt in ("plain", "tags") for prefix in PREFIXES
+                                for line in ghost_lines(now, fmt, prefix)])
         nfs.start()
         for a in agents:
             a.start()
         pidfile.write_text(f"{agents[0].proc.pid}\n")
-        web.start()
         sentinels = [f"{MAIN_HOST}.carbon_client.sent", f"{MAIN_HOST}.disk.total.busy_percent",
                      f"{MAIN_HOST}.probe.graphite.response_ms", f"{MAIN_HOST}.probe.tls.cert_days_left"]
         if processes:
@@ -253,8 +241,12 @@ def stack(tmp_path_factory):
             sentinels += [f"{FIXTURE_HOST}.netstat.tcp.RetransSegs", f"{FIXTURE_HOST}.softnet.cpu1.processed",
                           f"{FIXTURE_HOST}.pressure.io.full.total"]
         wait_for(cache, sentinels, agents)
+        wait_tagged(web, [f"seriesByTag('name={TAG_PREFIX}.carbon_client.sent', 'host={TAG_HOST}')",
+                          f"seriesByTag('name={TAG_PREFIX}.disk.busy_percent', 'instance=total')",
+                          "seriesByTag('name=disk.busy_percent', 'host=ghost-busy')",
+                          f"seriesByTag('name={TAG_PREFIX}.disk.busy_percent', 'host=ghost-busy')"], agents)
         settle(cache)
-        yield Stack(cache, web, agents, {"main": MAIN_HOST, "fixture": FIXTURE_HOST}, writeboost)
+        yield Stack(cache, web, agents, {"main": MAIN_HOST, "fixture": FIXTURE_HOST, "tags": TAG_HOST}, writeboost)
     finally:
         for a in agents:
             a.stop()

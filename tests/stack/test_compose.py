@@ -106,11 +106,14 @@ def test_grafana_provisioning_and_login():
     m = mounts("grafana")
     assert m["/etc/grafana/provisioning/datasources"] == "./deploy/grafana/provisioning/datasources"
     assert m["/etc/grafana/provisioning/dashboards"] == "./deploy/grafana/provisioning/dashboards"
-    assert m["/etc/grafana/provisioning/alerting"] == "./deploy/grafana/provisioning/alerting"
+    # The rule files are read from here, the prefix written in, into Grafana's provisioning directory.
+    env = SERVICES["grafana"]["environment"]
+    assert m[env["CARBON_CLIENT_RULES"]] == "./deploy/grafana/provisioning/alerting"
+    assert not env["CARBON_CLIENT_RULES"].startswith("/etc/grafana/provisioning/")
+    assert env_default(env["CARBON_CLIENT_PREFIX"]) == "" and env_default(env["CARBON_CLIENT_FORMAT"]) == "plain"
     provider = yaml.safe_load((ROOT / "deploy/grafana/provisioning/dashboards/carbon-client.yaml").read_text())
     path = provider["providers"][0]["options"]["path"]
     assert m[path] == "./deploy/grafana/dashboards", "the provider reads where the dashboards are mounted"
-    env = SERVICES["grafana"]["environment"]
     # No admin/admin: the password must come from the environment, and compose refuses to run without it.
     assert re.fullmatch(r"\$\{GRAFANA_ADMIN_PASSWORD:\?[^}]+\}", env["GF_SECURITY_ADMIN_PASSWORD"])
     assert env["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
@@ -118,6 +121,14 @@ def test_grafana_provisioning_and_login():
     assert env_default(env["GRAPHITE_URL"]) == "http://graphite:80"
     home = env["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
     assert home.startswith(path + "/") and (ROOT / "deploy/grafana/dashboards" / Path(home).name).exists()
+
+
+def test_grafana_starts_after_writing_the_rules():
+    """The entrypoint ends by running the command, the image's own entrypoint (grafana/grafana: /run.sh)."""
+    svc = SERVICES["grafana"]
+    entry = svc["entrypoint"]
+    assert entry[:2] == ["/bin/sh", "-c"] and entry[2].rstrip().endswith('exec "$$@"')
+    assert svc["command"] == ["/run.sh"]
 
 
 def test_agent_service_reads_the_host():
@@ -130,6 +141,7 @@ def test_agent_service_reads_the_host():
     assert cmd[0] == "run"
     assert "--proc-root=/host/proc" in cmd and "--sys-root=/host/sys" in cmd
     assert f"--interval={Config().interval}" in cmd
+    assert "--prefix=${CARBON_CLIENT_PREFIX:-}" in svc["command"], "the prefix the alert rules expect"
     assert svc["cap_drop"] == ["ALL"] and svc["read_only"] is True
 
 
@@ -161,7 +173,8 @@ def test_every_mounted_host_path_exists():
 
 
 def test_env_example_documents_every_variable():
-    used = set(re.findall(r"\$\{(\w+)", COMPOSE_FILE.read_text()))
+    # ${VAR} is compose's; $${VAR} is an escaped $ for the container's shell.
+    used = set(re.findall(r"(?<!\$)\$\{(\w+)", COMPOSE_FILE.read_text()))
     example = {}
     for line in (ROOT / ".env.example").read_text().splitlines():
         if line and not line.startswith("#"):
@@ -169,6 +182,7 @@ def test_env_example_documents_every_variable():
             example[key] = value
     assert used <= set(example), f"undocumented: {sorted(used - set(example))}"
     assert example["GRAFANA_ADMIN_PASSWORD"] == "", "no password is shipped"
+    assert example["CARBON_CLIENT_PREFIX"] == "" and example["CARBON_CLIENT_FORMAT"] == "plain"
     assert example["GRAPHITE_URL"] == env_default(SERVICES["grafana"]["environment"]["GRAPHITE_URL"])
 
 
@@ -227,7 +241,9 @@ def test_carbon_conf():
     cache = cp["cache"]
     assert float(cache["MAX_CREATES_PER_MINUTE"]) > 50, "carbon's default of 50 drops a new host's points"
     assert cache["LINE_RECEIVER_PORT"] == "2003" and cache["PICKLE_RECEIVER_PORT"] == "2004"
-    assert cache["ENABLE_TAGS"] == "False"
+    # format: tags needs the tag index; plain paths stay out of it.
+    assert cache["ENABLE_TAGS"] == "True" and cache["SKIP_TAGS_FOR_NONTAGGED"] == "True"
+    assert cache["GRAPHITE_URL"] == "http://127.0.0.1:8080", "graphite-web's port inside the graphite-statsd image"
 
 
 # -- images -----------------------------------------------------------------------------

@@ -239,18 +239,53 @@ REDUCERS = {"last", "mean", "min", "max", "sum", "count", "median"}
 EVALUATORS = {"gt": 1, "lt": 1, "within_range": 2, "outside_range": 2}
 
 
-def test_alert_rules_file():
-    doc = yaml.safe_load((GRAFANA / "provisioning/alerting/carbon-client.yaml").read_text())
-    assert doc["apiVersion"] == 1
-    (group,) = doc["groups"]
-    assert group["name"] and group["folder"] and re.fullmatch(r"\d+[smh]", group["interval"])
-    rules = alert_rules()
-    assert {r["uid"] for r in rules} == ALERT_UIDS
-    titles = [r["title"] for r in rules]
-    assert len(set(titles)) == len(titles)
+RULE_FILES = {"plain": "carbon-client.yaml", "tags": "carbon-client-tags.yaml"}
 
 
-@pytest.mark.parametrize("rule", alert_rules(), ids=lambda r: r["uid"])
+def test_alert_rules_files():
+    groups = []
+    for fmt, name in RULE_FILES.items():
+        doc = yaml.safe_load((GRAFANA / "provisioning/alerting" / name).read_text())
+        assert doc["apiVersion"] == 1
+        (group,) = doc["groups"]
+        assert group["name"] and group["folder"] and re.fullmatch(r"\d+[smh]", group["interval"])
+        groups.append(group["name"])
+    assert len(set(groups)) == len(groups)
+    assert {r["uid"] for r in alert_rules("", "plain")} == ALERT_UIDS
+    assert {r["uid"] for r in alert_rules("", "tags")} == {f"{u}-tags" for u in ALERT_UIDS}
+    # Both formats may be provisioned together (CARBON_CLIENT_FORMAT=both), in one folder.
+    both = alert_rules("", "both")
+    for field in ("uid", "title"):
+        values = [r[field] for r in both]
+        assert len(values) == 2 * len(ALERT_UIDS) and len(set(values)) == len(values), field
+    assert all(len(r["uid"]) <= 40 for r in both)
+
+
+def test_alert_rules_are_the_builders_table_as_yaml():
+    """The files are the builder's data, written by its own YAML writer: loading them gives it back."""
+    build_module()
+    from builder import alerts  # on sys.path once build_dashboards.py is loaded
+
+    for fmt, name in RULE_FILES.items():
+        text = (GRAFANA / "provisioning/alerting" / name).read_text()
+        assert yaml.safe_load(text) == alerts.rules_doc(fmt), name
+
+
+@pytest.mark.parametrize("fmt", sorted(RULE_FILES))
+def test_every_query_is_under_the_prefix(fmt):
+    """Each series a rule reads starts with ${CARBON_CLIENT_PREFIX}: a path glob, or a tag query's name."""
+    for rule in yaml.safe_load((GRAFANA / "provisioning/alerting" / RULE_FILES[fmt]).read_text())["groups"][0]["rules"]:
+        (target,) = [q["model"]["target"] for q in rule["data"] if q["datasourceUid"] == DATASOURCE_UID]
+        if fmt == "plain":
+            paths = path_expressions(target)
+            assert paths and all(p.startswith("${CARBON_CLIENT_PREFIX}*.") for p in paths), target
+        else:
+            names = re.findall(r"'(name[^']*)'", target)
+            assert names and all(n.startswith("name=${CARBON_CLIENT_PREFIX}") for n in names), target
+            assert not path_expressions(re.sub(r"'[^']*'", "''", target)), "every series comes from seriesByTag"
+
+
+@pytest.mark.parametrize("rule", alert_rules("", "plain") + alert_rules("", "tags"), ids=lambda r: r["uid"])
 def test_alert_rule(rule):
     assert rule["title"] and rule["condition"]
     assert rule["noDataState"] in ("OK", "NoData", "Alerting")
@@ -265,7 +300,7 @@ def test_alert_rule(rule):
     assert queries, "at least one Graphite query"
     for q in queries:
         assert q["relativeTimeRange"]["from"] > q["relativeTimeRange"]["to"] == 0
-        assert path_expressions(q["model"]["target"])
+        assert path_expressions(q["model"]["target"]) or "seriesByTag(" in q["model"]["target"]
         assert q["model"]["refId"] == q["refId"]
     for q in rule["data"]:
         if q["datasourceUid"] == DATASOURCE_UID:

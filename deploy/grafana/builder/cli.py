@@ -5,9 +5,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .dashboard import render_all
+from . import alerts, dashboard
 
 OUT = Path(__file__).resolve().parent.parent  # deploy/grafana
+
+
+def render_all() -> dict[str, str]:
+    """Every generated file: path under deploy/grafana -> text."""
+    return {**dashboard.render_all(), **alerts.render_all()}
 
 
 def main(argv: list[str]) -> int:
