@@ -129,9 +129,10 @@ def glob(values: list[str]) -> str:
 
 
 def resolve(dash: dict, host, find: Callable[[str], list[str]], expand: Callable[[str], list[str]],
-            tag_values: Optional[Callable[[str, list[str]], list[str]]] = None) -> tuple[dict, dict[str, list[str]]]:
+            tag_values: Optional[Callable[[str, list[str]], list[str]]] = None,
+            typed: Optional[dict[str, str]] = None) -> tuple[dict, dict[str, list[str]]]:
     """Variable values as Grafana would set them, with ``host`` chosen (a name, a list of
-    names, or ``ALL``) and the other query variables on All.
+    names, or ``ALL``), ``typed`` in the text boxes, and the other query variables on All.
 
     A query variable lists /metrics/find, /metrics/expand for ``expand(...)``, or
     /tags/autoComplete/values for ``tag_values(tag, expr, ...)``.
@@ -145,7 +146,7 @@ def resolve(dash: dict, host, find: Callable[[str], list[str]], expand: Callable
         if v["type"] == "datasource":
             continue  # chooses where the queries go, appears in none
         if v["type"] in ("textbox", "constant", "custom"):
-            values[name] = v.get("query", "")
+            values[name] = (typed or {}).get(name, v.get("query", ""))
             continue
         assert v["type"] == "query", f"{name}: unexpected variable type {v['type']}"
         q = interpolate(v["query"], values)

@@ -13,7 +13,9 @@ import time
 
 import pytest
 
-from tests.stack.conftest import FIXTURE_HOST, MAIN_HOST, collector_missing, send_lines, settle
+from tests.stack.conftest import (
+    FIXTURE_HOST, MAIN_HOST, TAG_HOST, TAG_PREFIX, collector_missing, send_lines, settle,
+)
 from tests.stack.grafana import ALL, dashboards, glob_regex, interpolate, path_expressions, resolve, targets
 
 DASHBOARDS = dashboards()
@@ -31,16 +33,20 @@ HOST = {
     "process-groups": (MAIN_HOST, "process"),
     "nfs-mounts": (FIXTURE_HOST, "nfsmount"),
     "network-stack": (FIXTURE_HOST, "netstat"),
+    "host-overview-tags": (TAG_HOST, None),
 }
+# What is typed in the prefix box: the tag agent sends under a two-level prefix.
+TYPED = {"host-overview-tags": {"prefix": TAG_PREFIX + "."}}
 
 pytestmark = pytest.mark.integration
 
 
-def resolved(stack, name: str) -> tuple[dict, dict]:
-    host, collector = HOST[name]
+def resolved(stack, name: str, host=None) -> tuple[dict, dict]:
+    default, collector = HOST[name]
     if collector is not None and (why := collector_missing(collector)):
         pytest.skip(why)
-    return resolve(DASHBOARDS[name], host, stack.web.find, stack.web.expand)
+    return resolve(DASHBOARDS[name], default if host is None else host, stack.web.find, stack.web.expand,
+                   stack.web.tag_values, TYPED.get(name))
 
 
 def test_every_dashboard_is_mapped_to_an_agent():
@@ -105,11 +111,9 @@ def twins(stack):
 def test_several_hosts_at_once(stack, twins, name):
     """Host on All: Grafana sends the hosts as a glob ``{a,b,...}``; every target still answers,
     and no two series of a panel share a name (each is named by its host)."""
-    host, collector = HOST[name]
-    if collector is not None and (why := collector_missing(collector)):
-        pytest.skip(why)
-    values, options = resolve(DASHBOARDS[name], ALL, stack.web.find, stack.web.expand)
-    assert len(options["host"]) >= 2 and values["host"].startswith("{"), options["host"]
+    host, _ = HOST[name]
+    values, options = resolved(stack, name, ALL)
+    assert len(options["host"]) >= 2, options["host"]
     hosts_seen = set()
     failures = []
     for panel, t in targets(DASHBOARDS[name]):
@@ -121,7 +125,8 @@ def test_several_hosts_at_once(stack, twins, name):
             failures.append(f"{panel['title']!r}: series share a name: {sorted(names)}")
         hosts_seen |= {n.split(".")[0] for n in names}
     assert not failures, "\n".join(failures)
-    assert {host, f"twin-{host}"} <= hosts_seen
+    # the other host: the twin, or for tags the healthy ghost sent under the same prefix
+    assert {host, "ghost-ok" if name.endswith("-tags") else f"twin-{host}"} <= hosts_seen
     if name in ("agent-health", "host-overview"):
         assert {MAIN_HOST, FIXTURE_HOST} <= hosts_seen, "both agents' series, side by side"
 
@@ -131,7 +136,7 @@ def test_every_metric_sent_is_on_a_dashboard(stack):
     patterns = []
     for name in DASHBOARDS:
         host, collector = HOST[name]
-        if collector is not None and collector_missing(collector):
+        if (collector is not None and collector_missing(collector)) or name.endswith("-tags"):
             continue
         _, options = resolve(DASHBOARDS[name], host, stack.web.find, stack.web.expand)
         # Both agents send carbon_client: each host the dashboard offers counts.

@@ -28,6 +28,7 @@ EXPECTED = {
     "cc-cgroups": "cgroups",
     "cc-process-groups": "process-groups",
     "cc-netstack": "network-stack",
+    "cc-host-tags": "host-overview-tags",
 }
 # Per-device dashboards and the variable their panels iterate over.
 INSTANCE_VARS = {"disks": "disk", "network": "nic", "writeboost": "dev", "probes": "probe", "cgroups": "cgroup",
@@ -106,8 +107,12 @@ def test_variables(name):
     host = by_name["host"]
     assert host["type"] == "query"
     assert host["datasource"] == DS_VAR
-    assert host["query"].startswith("expand(${prefix}*.") and host["query"].endswith(")")
-    assert re.compile(host["regex"].strip("/")).groups == 1, "the regex must capture the host level"
+    if name.endswith("-tags"):
+        # format: tags: the host is a tag of the series, listed by graphite-web's tag database.
+        assert host["query"].startswith("tag_values(host, name=${prefix}") and host["regex"] == ""
+    else:
+        assert host["query"].startswith("expand(${prefix}*.") and host["query"].endswith(")")
+        assert re.compile(host["regex"].strip("/")).groups == 1, "the regex must capture the host level"
     assert host["multi"] and host["includeAll"], "several hosts side by side, or the whole fleet"
     if name in INSTANCE_VARS:
         inst = by_name[INSTANCE_VARS[name]]
@@ -143,8 +148,13 @@ def test_panels_have_graphite_targets_and_units(name):
             assert t["target"].strip(), f"{title}: empty target"
             assert t["datasource"] == DS_VAR
             # Several hosts selected: every series is named by its host (and what tells it apart).
-            assert t["target"].startswith("aliasByNode("), f"{title}: {t['target']}"
-            assert path_expressions(t["target"]), f"{title}: {t['target']} reads no series"
+            assert t["target"].startswith(("aliasByNode(", "aliasByTags(")), f"{title}: {t['target']}"
+            if name.endswith("-tags"):
+                # every series from seriesByTag(), of the hosts selected (several: a regex)
+                assert "'host=~^${host:regex}$'" in t["target"] and not path_expressions(
+                    re.sub(r"'[^']*'", "''", t["target"])), t["target"]
+            else:
+                assert path_expressions(t["target"]), f"{title}: {t['target']} reads no series"
             assert t["target"].count("(") == t["target"].count(")"), t["target"]
             # The agent sends rates already; a derivative would show the rate of a rate.
             assert not re.search(r"(?i)derivative|persecond", t["target"]), t["target"]
@@ -186,6 +196,13 @@ def test_import_asks_for_the_graphite_datasource(name):
     ds = variables(imported)[0]
     assert ds["name"] == "datasource" and ds["current"]["value"] == "another-graphite"
     assert "${DS_" not in json.dumps(imported)
+
+
+def test_the_tags_overview_mirrors_the_host_overview():
+    """Panel for panel, target for target: the same series, found by tags."""
+    plain, tagged = DASHBOARDS["host-overview"], DASHBOARDS["host-overview-tags"]
+    assert [p["title"] for p in plain["panels"]] == [p["title"] for p in tagged["panels"]]
+    assert [len(p.get("targets", [])) for p in plain["panels"]] == [len(p.get("targets", [])) for p in tagged["panels"]]
 
 
 @pytest.mark.parametrize("name", sorted(DASHBOARDS))

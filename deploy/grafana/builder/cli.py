@@ -5,14 +5,15 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from . import alerts, dashboard
+from . import alerts, dashboard, tags
 
 OUT = Path(__file__).resolve().parent.parent  # deploy/grafana
 
 
 def render_all() -> dict[str, str]:
     """Every generated file: path under deploy/grafana -> text."""
-    return {**dashboard.render_all(), **alerts.render_all()}
+    dashes = {**dashboard.dashboards(), **tags.dashboards()}
+    return {**dashboard.render_all(dashes), **alerts.render_all()}
 
 
 def main(argv: list[str]) -> int:

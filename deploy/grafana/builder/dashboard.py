@@ -137,10 +137,10 @@ def dump(obj) -> str:
     return json.dumps(obj, indent=2, sort_keys=True) + "\n"
 
 
-def render_all() -> dict[str, str]:
+def render_all(dashes: dict[str, dict]) -> dict[str, str]:
     """Path under deploy/grafana -> text: the provisioned dashboards and their importable copies."""
     out = {}
-    for name, dash in dashboards().items():
+    for name, dash in dashes.items():
         provisioned, importable = copies(dash)
         out[f"dashboards/{name}.json"] = dump(provisioned)
         out[f"import/{name}.json"] = dump(importable)
