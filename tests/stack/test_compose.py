@@ -92,9 +92,20 @@ def test_services_images_and_profiles():
 
 def test_graphite_ports_and_config():
     p = ports("graphite")
-    assert {2003, 2004, 80} <= set(p)
-    assert p[2003].endswith(":2003") and p[2004].endswith(":2004")
+    assert set(p) == {2003, 80}, "Carbon's plaintext receiver and graphite-web; the pickle port stays inside"
+    assert p[2003].endswith(":2003")
     assert p[80].startswith("127.0.0.1:"), "graphite-web has no authentication: loopback by default"
+
+
+def test_carbon_ports():
+    """Plaintext Carbon (no authentication) binds where CARBON_BIND says; no service publishes
+    the pickle receiver (2004), which unpickles what any client sends."""
+    for name in SERVICES:
+        for spec in SERVICES[name].get("ports", []):
+            host_ip, host_port, container = re.fullmatch(r"(\$\{[^}]*\}|[^:]*):(\$\{[^}]*\}|[^:]*):(.+)", spec).groups()
+            assert "2004" not in (env_default(host_port), container.split("/")[0]), f"{name}: {spec}"
+            if container == "2003":
+                assert host_ip == "${CARBON_BIND:-0.0.0.0}", f"{name}: {spec}"
     m = mounts("graphite")
     for f in ("storage-schemas.conf", "storage-aggregation.conf", "carbon.conf"):
         assert m[f"/opt/graphite/conf/{f}"] == f"./deploy/graphite/{f}"
@@ -239,7 +250,9 @@ def test_carbon_conf():
     cp = configparser.ConfigParser()
     cp.read_string((GRAPHITE / "carbon.conf").read_text())
     cache = cp["cache"]
-    assert float(cache["MAX_CREATES_PER_MINUTE"]) > 50, "carbon's default of 50 drops a new host's points"
+    creates = float(cache["MAX_CREATES_PER_MINUTE"])
+    assert creates > 50, "carbon's default of 50 drops a new host's points for minutes"
+    assert creates <= 1000, "bounded: each create allocates ~1.1 MiB; a sender making up names fills the disk"
     assert cache["LINE_RECEIVER_PORT"] == "2003" and cache["PICKLE_RECEIVER_PORT"] == "2004"
     # format: tags needs the tag index; plain paths stay out of it.
     assert cache["ENABLE_TAGS"] == "True" and cache["SKIP_TAGS_FOR_NONTAGGED"] == "True"
