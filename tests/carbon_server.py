@@ -40,6 +40,8 @@ LOG_UPDATES = False
 LOG_CREATES = False
 CACHE_WRITE_STRATEGY = sorted
 WHISPER_AUTOFLUSH = False
+ENABLE_TAGS = {tags}
+GRAPHITE_URL = {graphite_url}
 """
 
 
@@ -59,9 +61,18 @@ def carbon_cache_command() -> Optional[list[str]]:
 
 
 class CarbonCache:
-    def __init__(self, root: Path, retentions: str = "1s:1h", udp: bool = False) -> None:
+    """``retentions`` for every series, unless ``schemas`` names a storage-schemas.conf to
+    use (and ``aggregation`` a storage-aggregation.conf); ``graphite_url``: a graphite-web
+    whose tag database indexes the tagged series (``name;tag=value``), tags off without."""
+
+    def __init__(self, root: Path, retentions: str = "1s:1h", udp: bool = False,
+                 schemas: Optional[Path] = None, aggregation: Optional[Path] = None,
+                 graphite_url: Optional[str] = None) -> None:
         self.root = Path(root)
         self.retentions = retentions
+        self.schemas = schemas
+        self.aggregation = aggregation
+        self.graphite_url = graphite_url
         self.port = free_port()
         self.pickle_port = free_port()
         self.query_port = free_port()
@@ -81,10 +92,13 @@ class CarbonCache:
         (conf / "carbon.conf").write_text(CARBON_CONF.format(
             root=self.root, line_port=self.port, pickle_port=self.pickle_port,
             query_port=self.query_port, udp_port=self.udp_port, udp=self.udp,
+            tags=self.graphite_url is not None, graphite_url=self.graphite_url or "http://127.0.0.1:1",
         ))
         (conf / "storage-schemas.conf").write_text(
-            f"[default]\npattern = .*\nretentions = {self.retentions}\n"
+            self.schemas.read_text() if self.schemas else f"[default]\npattern = .*\nretentions = {self.retentions}\n"
         )
+        if self.aggregation:
+            (conf / "storage-aggregation.conf").write_text(self.aggregation.read_text())
         env = dict(os.environ, GRAPHITE_ROOT=str(self.root), GRAPHITE_CONF_DIR=str(conf))
         self.log = open(self.root / "carbon-cache.out", "wb")
         self.proc = subprocess.Popen(

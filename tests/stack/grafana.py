@@ -10,8 +10,13 @@ graphite-web with exactly what the dashboards would send.
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import re
+import subprocess
+import tempfile
+from pathlib import Path
 from typing import Callable, Iterator, Optional
 
 import yaml
@@ -20,15 +25,17 @@ from tests.conftest import ROOT
 
 GRAFANA = ROOT / "deploy" / "grafana"
 DASHBOARD_DIR = GRAFANA / "dashboards"
-ALERTS_FILE = GRAFANA / "provisioning" / "alerting" / "carbon-client.yaml"
+IMPORT_DIR = GRAFANA / "import"
+ALERTS_DIR = GRAFANA / "provisioning" / "alerting"
+COMPOSE_FILE = ROOT / "docker-compose.grafana.yml"
 DATASOURCE_UID = "graphite"
 
-_VAR = re.compile(r"\$\{(\w+)(?::[\w-]+)?\}|\$(\w+)|\[\[(\w+)\]\]")
+_VAR = re.compile(r"\$\{(\w+)(?::([\w-]+))?\}|\$(\w+)|\[\[(\w+)\]\]")
 
 
-def dashboards() -> dict[str, dict]:
-    """file stem -> parsed dashboard."""
-    return {p.stem: json.loads(p.read_text()) for p in sorted(DASHBOARD_DIR.glob("*.json"))}
+def dashboards(where=DASHBOARD_DIR) -> dict[str, dict]:
+    """file stem -> parsed dashboard (the provisioned ones, or those of ``where``)."""
+    return {p.stem: json.loads(p.read_text()) for p in sorted(where.glob("*.json"))}
 
 
 def panels(dash: dict) -> Iterator[dict]:
@@ -50,16 +57,39 @@ def variables(dash: dict) -> list[dict]:
     return dash.get("templating", {}).get("list", [])
 
 
+def _name(m: re.Match) -> str:
+    return m.group(1) or m.group(3) or m.group(4)
+
+
 def variables_used(text: str) -> set[str]:
-    return {next(g for g in m.groups() if g) for m in _VAR.finditer(text)}
+    return {_name(m) for m in _VAR.finditer(text)}
 
 
-def interpolate(text: str, values: dict[str, str]) -> str:
+def regex_escape(text: str) -> str:
+    """Grafana's regexEscape (packages/grafana-data, text.ts)."""
+    return re.sub(r"[\\^$*+?.()|\[\]{}/]", lambda m: "\\" + m.group(0), text)
+
+
+def formatted(value, fmt: Optional[str]) -> str:
+    """A variable's value as Grafana's Graphite datasource writes it: several values as a glob
+    ``{a,b}`` by default; ``${var:regex}`` escapes them, several as ``(a|b)``."""
+    if fmt is None:
+        return glob(value) if isinstance(value, list) else value
+    if fmt == "regex":
+        if isinstance(value, str):
+            return regex_escape(value)
+        escaped = [regex_escape(v) for v in value]
+        return escaped[0] if len(escaped) == 1 else "(" + "|".join(escaped) + ")"
+    raise ValueError(f"format {fmt!r} is not emulated")
+
+
+def interpolate(text: str, values: dict) -> str:
+    """``values``: name -> a string, or the list of values selected."""
     def sub(m: re.Match) -> str:
-        name = next(g for g in m.groups() if g)
+        name = _name(m)
         if name not in values:
             raise KeyError(f"variable ${name} is not defined (in {text!r})")
-        return values[name]
+        return formatted(values[name], m.group(2))
 
     return _VAR.sub(sub, text)
 
@@ -90,33 +120,47 @@ def apply_regex(options: list[str], regex: str) -> list[str]:
     return out
 
 
+ALL = object()  # resolve(): every host the variable lists
+
+
 def glob(values: list[str]) -> str:
     """A multi-value variable as Grafana's Graphite datasource formats it."""
     return values[0] if len(values) == 1 else "{" + ",".join(values) + "}"
 
 
-def resolve(dash: dict, host: str, find: Callable[[str], list[str]],
-            expand: Callable[[str], list[str]]) -> tuple[dict[str, str], dict[str, list[str]]]:
-    """Variable values as Grafana would set them, with ``host`` chosen and the others on All.
+def resolve(dash: dict, host, find: Callable[[str], list[str]], expand: Callable[[str], list[str]],
+            tag_values: Optional[Callable[[str, list[str]], list[str]]] = None,
+            typed: Optional[dict[str, str]] = None) -> tuple[dict, dict[str, list[str]]]:
+    """Variable values as Grafana would set them, with ``host`` chosen (a name, a list of
+    names, or ``ALL``), ``typed`` in the text boxes, and the other query variables on All.
 
-    Returns (values, options): what each variable became, and what its query listed.
+    A query variable lists /metrics/find, /metrics/expand for ``expand(...)``, or
+    /tags/autoComplete/values for ``tag_values(tag, expr, ...)``.
+    Returns (values, options): what each variable became (a string, or the list of values
+    selected), and what its query listed.
     """
-    values: dict[str, str] = {}
+    values: dict = {}
     options: dict[str, list[str]] = {}
     for v in variables(dash):
         name = v["name"]
+        if v["type"] == "datasource":
+            continue  # chooses where the queries go, appears in none
         if v["type"] in ("textbox", "constant", "custom"):
-            values[name] = v.get("query", "")
+            values[name] = (typed or {}).get(name, v.get("query", ""))
             continue
         assert v["type"] == "query", f"{name}: unexpected variable type {v['type']}"
         q = interpolate(v["query"], values)
         m = re.fullmatch(r"expand\((.*)\)", q)
-        listed = expand(m.group(1)) if m else find(q)
+        tv = re.fullmatch(r"tag_values\((\w+)\s*(?:,(.*))?\)", q)
+        if tv:
+            listed = tag_values(tv.group(1), [e.strip() for e in (tv.group(2) or "").split(",") if e.strip()])
+        else:
+            listed = expand(m.group(1)) if m else find(q)
         opts = options[name] = apply_regex(listed, v.get("regex", ""))
         if name == "host":
-            values[name] = host
+            values[name] = opts if host is ALL else [host] if isinstance(host, str) else list(host)
         else:
-            values[name] = glob(opts) if opts else ""
+            values[name] = opts if opts else ""
     return values, options
 
 
@@ -177,6 +221,32 @@ def glob_regex(pattern: str) -> re.Pattern:
     return re.compile("".join(out) + r"\Z")
 
 
-def alert_rules() -> list[dict]:
-    doc = yaml.safe_load(ALERTS_FILE.read_text())
-    return [r for g in doc["groups"] for r in g["rules"]]
+# -- the alert rules as Grafana gets them ----------------------------------------------------
+
+
+def grafana_entrypoint() -> list[str]:
+    """The grafana service's entrypoint as the container runs it: compose turns ``$$`` into
+    ``$``; the script has no other ``$``, so compose interpolates nothing in it."""
+    entry = yaml.safe_load(COMPOSE_FILE.read_text())["services"]["grafana"]["entrypoint"]
+    assert not any("$" in e.replace("$$", "") for e in entry), "compose would interpolate the script"
+    return [e.replace("$$", "$") for e in entry]
+
+
+def provision_rules(where: Path, prefix: str, fmt: str, command: tuple[str, ...] = ("true",)
+                    ) -> subprocess.CompletedProcess:
+    """Runs that entrypoint with /bin/sh, Grafana's /run.sh replaced by ``command``; the rules
+    land in ``where``/alerting, as in the container's /etc/grafana/provisioning."""
+    env = {"PATH": os.environ["PATH"], "CARBON_CLIENT_PREFIX": prefix, "CARBON_CLIENT_FORMAT": fmt,
+           "CARBON_CLIENT_RULES": str(ALERTS_DIR), "GF_PATHS_PROVISIONING": str(where)}
+    return subprocess.run(grafana_entrypoint() + list(command), env=env, capture_output=True, text=True,
+                          timeout=30)
+
+
+@functools.lru_cache(maxsize=None)
+def alert_rules(prefix: str = "", fmt: str = "plain") -> list[dict]:
+    """The rules Grafana loads when CARBON_CLIENT_PREFIX is ``prefix`` and CARBON_CLIENT_FORMAT ``fmt``."""
+    with tempfile.TemporaryDirectory() as d:
+        res = provision_rules(Path(d), prefix, fmt)
+        assert res.returncode == 0, res.stderr
+        docs = [yaml.safe_load(p.read_text()) for p in sorted(Path(d, "alerting").glob("*.yaml"))]
+    return [r for doc in docs for g in doc["groups"] for r in g["rules"]]

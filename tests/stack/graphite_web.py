@@ -47,6 +47,7 @@ CARBONLINK_HOSTS = {carbonlink!r}
 CARBONLINK_TIMEOUT = 2.0
 CLUSTER_SERVERS = []
 DEFAULT_CACHE_DURATION = 0
+TAGDB_CACHE_DURATION = 0
 LOG_ROTATION = False
 DATABASES = {{'default': {{'NAME': {db!r}, 'ENGINE': 'django.db.backends.sqlite3'}}}}
 SILENCED_SYSTEM_CHECKS = ['models.W042', 'admin.W411']
@@ -156,6 +157,11 @@ class GraphiteWeb:
     def find(self, query: str) -> list[str]:
         """/metrics/find: the names (last level) matching a glob, as Grafana's default query lists them."""
         return [m["text"] for m in json.loads(self.get("/metrics/find", query=query))]
+
+    def tag_values(self, tag: str, exprs: list[str]) -> list[str]:
+        """/tags/autoComplete/values: the values of ``tag`` among the series matching ``exprs``
+        (Grafana's ``tag_values(tag, expr, ...)`` query)."""
+        return json.loads(self.get("/tags/autoComplete/values", tag=tag, expr=exprs))
 
     def expand(self, query: str) -> list[str]:
         """/metrics/expand: the full paths matching a glob (Grafana's ``expand(...)`` query)."""

@@ -5,6 +5,10 @@ reduce every series (non-numbers dropped: mode dropNN), C = threshold on B;
 one alert instance per series. The same steps here, on the live stack: each
 rule must fire for the synthetic ``ghost-*`` host made to trip it, and stay
 quiet for the healthy agents where the outcome is known.
+
+The rules are the ones the grafana service provisions (its entrypoint run with
+/bin/sh, CARBON_CLIENT_PREFIX written in): for the default layout and for
+``format: tags``, without a prefix and with a two-level one.
 """
 
 from __future__ import annotations
@@ -14,12 +18,16 @@ import statistics
 
 import pytest
 
-from tests.stack.conftest import FIXTURE_HOST, MAIN_HOST, collector_missing
+from tests.stack.conftest import FIXTURE_HOST, MAIN_HOST, TAG_HOST, TAG_PREFIX, collector_missing
+from tests.stack.ghosts import FIRES, PREFIXES, RECENT, SILENT
 from tests.stack.grafana import DATASOURCE_UID, alert_rules
 
 pytestmark = pytest.mark.integration
 
 RULES = {r["uid"]: r for r in alert_rules()}
+GHOSTS = {g[0] for g in RECENT + SILENT}
+# Rules whose group the tag agent sends from any Linux host.
+TAG_HOST_SENDS = {"cc-host-silent", "cc-disk-busy", "cc-fs-full", "cc-agent-dropping", "cc-listen-drops"}
 REDUCE = {
     "last": lambda v: v[-1],
     "mean": statistics.fmean,
@@ -73,14 +81,64 @@ def by_host(firing: dict[str, bool]) -> dict[str, bool]:
     return out
 
 
-@pytest.mark.parametrize("uid", sorted(RULES))
-def test_each_series_is_its_own_alert_instance(stack, uid):
+@pytest.mark.parametrize("prefix", PREFIXES, ids=["no-prefix", "two-level-prefix"])
+@pytest.mark.parametrize("fmt", ["plain", "tags"])
+def test_every_rule_fires_for_its_ghost_only(stack, fmt, prefix):
+    """Each rule, as provisioned for ``fmt`` and ``prefix``: its ghost's series fires, ghost-ok's
+    do not, and every series it reads belongs to that tree, named host[.instance] (the
+    same aliases with and without a prefix)."""
+    rules = {r["uid"].removesuffix("-tags"): r for r in alert_rules(prefix, fmt)}
+    assert set(rules) == set(FIRES)
+    expected_hosts = GHOSTS | {f"twin-{MAIN_HOST}", f"twin-{FIXTURE_HOST}"}
+    if fmt == "plain" and not prefix:
+        expected_hosts |= {MAIN_HOST, FIXTURE_HOST}
+    if fmt == "tags" and prefix == TAG_PREFIX + ".":
+        expected_hosts.add(TAG_HOST)
+    failures = []
+    for uid, rule in sorted(rules.items()):
+        firing = evaluate(stack.web, rule)
+        hosts = {n.split(".")[0] for n in firing}
+        if firing.get(FIRES[uid]) is not True:
+            failures.append(f"{uid}: {FIRES[uid]} does not fire: {firing}")
+        ok = [n for n in firing if n.split(".")[0] == "ghost-ok"]
+        if not ok or any(firing[n] for n in ok):
+            failures.append(f"{uid}: ghost-ok missing or firing: {firing}")
+        if any(state for n, state in firing.items() if n.split(".")[0] in GHOSTS and n != FIRES[uid]):
+            failures.append(f"{uid}: another ghost fires: {firing}")
+        if not hosts <= expected_hosts:
+            failures.append(f"{uid}: series of another tree: {sorted(hosts - expected_hosts)}")
+        if TAG_HOST in expected_hosts and uid in TAG_HOST_SENDS and TAG_HOST not in hosts:
+            failures.append(f"{uid}: the tag agent's series are not read: {sorted(firing)}")
+    assert not failures, "\n".join(failures)
+
+
+def test_a_bad_prefix_stops_grafana_from_starting(tmp_path):
+    """The entrypoint refuses what cannot be part of a Graphite path, before Grafana starts."""
+    from tests.stack.grafana import provision_rules
+
+    res = provision_rules(tmp_path, "servers dc1", "plain", ("echo", "started"))
+    assert res.returncode == 2 and "CARBON_CLIENT_PREFIX" in res.stderr and "started" not in res.stdout
+    res = provision_rules(tmp_path, "", "xml", ("echo", "started"))
+    assert res.returncode == 2 and "CARBON_CLIENT_FORMAT" in res.stderr
+    res = provision_rules(tmp_path, "servers.dc1", "both", ("echo", "started"))
+    assert res.returncode == 0 and res.stdout == "started\n", "Grafana starts after the rules are written"
+    written = {p.name: p.read_text() for p in (tmp_path / "alerting").glob("*.yaml")}
+    assert sorted(written) == ["carbon-client-tags.yaml", "carbon-client.yaml"]
+    assert all("servers.dc1.*." in t or "name=servers.dc1." in t for t in written.values()), \
+        "a prefix without its trailing dot gets one"
+    assert not any("CARBON_CLIENT_PREFIX}" in t.split("apiVersion")[1] for t in written.values())
+
+
+@pytest.mark.parametrize("prefix", PREFIXES, ids=["no-prefix", "two-level-prefix"])
+@pytest.mark.parametrize("fmt", ["plain", "tags"])
+def test_each_series_is_its_own_alert_instance(stack, fmt, prefix):
     """Grafana labels a Graphite series with its tags: equal tags would collide as one instance."""
-    (query,) = [q for q in RULES[uid]["data"] if q["datasourceUid"] == DATASOURCE_UID]
-    series = stack.web.render(query["model"]["target"], since=f"-{query['relativeTimeRange']['from']}s")
-    assert series, f"{uid}: no series at all"
-    tags = [tuple(sorted(s["tags"].items())) for s in series]
-    assert len(set(tags)) == len(tags), tags
+    for rule in alert_rules(prefix, fmt):
+        (query,) = [q for q in rule["data"] if q["datasourceUid"] == DATASOURCE_UID]
+        series = stack.web.render(query["model"]["target"], since=f"-{query['relativeTimeRange']['from']}s")
+        assert series, f"{rule['uid']}: no series at all"
+        tags = [tuple(sorted(s["tags"].items())) for s in series]
+        assert len(set(tags)) == len(tags), (rule["uid"], tags)
 
 
 def test_host_silent(stack):

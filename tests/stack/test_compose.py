@@ -92,9 +92,20 @@ def test_services_images_and_profiles():
 
 def test_graphite_ports_and_config():
     p = ports("graphite")
-    assert {2003, 2004, 80} <= set(p)
-    assert p[2003].endswith(":2003") and p[2004].endswith(":2004")
+    assert set(p) == {2003, 80}, "Carbon's plaintext receiver and graphite-web; the pickle port stays inside"
+    assert p[2003].endswith(":2003")
     assert p[80].startswith("127.0.0.1:"), "graphite-web has no authentication: loopback by default"
+
+
+def test_carbon_ports():
+    """Plaintext Carbon (no authentication) binds where CARBON_BIND says; no service publishes
+    the pickle receiver (2004), which unpickles what any client sends."""
+    for name in SERVICES:
+        for spec in SERVICES[name].get("ports", []):
+            host_ip, host_port, container = re.fullmatch(r"(\$\{[^}]*\}|[^:]*):(\$\{[^}]*\}|[^:]*):(.+)", spec).groups()
+            assert "2004" not in (env_default(host_port), container.split("/")[0]), f"{name}: {spec}"
+            if container == "2003":
+                assert host_ip == "${CARBON_BIND:-0.0.0.0}", f"{name}: {spec}"
     m = mounts("graphite")
     for f in ("storage-schemas.conf", "storage-aggregation.conf", "carbon.conf"):
         assert m[f"/opt/graphite/conf/{f}"] == f"./deploy/graphite/{f}"
@@ -106,11 +117,14 @@ def test_grafana_provisioning_and_login():
     m = mounts("grafana")
     assert m["/etc/grafana/provisioning/datasources"] == "./deploy/grafana/provisioning/datasources"
     assert m["/etc/grafana/provisioning/dashboards"] == "./deploy/grafana/provisioning/dashboards"
-    assert m["/etc/grafana/provisioning/alerting"] == "./deploy/grafana/provisioning/alerting"
+    # The rule files are read from here, the prefix written in, into Grafana's provisioning directory.
+    env = SERVICES["grafana"]["environment"]
+    assert m[env["CARBON_CLIENT_RULES"]] == "./deploy/grafana/provisioning/alerting"
+    assert not env["CARBON_CLIENT_RULES"].startswith("/etc/grafana/provisioning/")
+    assert env_default(env["CARBON_CLIENT_PREFIX"]) == "" and env_default(env["CARBON_CLIENT_FORMAT"]) == "plain"
     provider = yaml.safe_load((ROOT / "deploy/grafana/provisioning/dashboards/carbon-client.yaml").read_text())
     path = provider["providers"][0]["options"]["path"]
     assert m[path] == "./deploy/grafana/dashboards", "the provider reads where the dashboards are mounted"
-    env = SERVICES["grafana"]["environment"]
     # No admin/admin: the password must come from the environment, and compose refuses to run without it.
     assert re.fullmatch(r"\$\{GRAFANA_ADMIN_PASSWORD:\?[^}]+\}", env["GF_SECURITY_ADMIN_PASSWORD"])
     assert env["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
@@ -118,6 +132,14 @@ def test_grafana_provisioning_and_login():
     assert env_default(env["GRAPHITE_URL"]) == "http://graphite:80"
     home = env["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
     assert home.startswith(path + "/") and (ROOT / "deploy/grafana/dashboards" / Path(home).name).exists()
+
+
+def test_grafana_starts_after_writing_the_rules():
+    """The entrypoint ends by running the command, the image's own entrypoint (grafana/grafana: /run.sh)."""
+    svc = SERVICES["grafana"]
+    entry = svc["entrypoint"]
+    assert entry[:2] == ["/bin/sh", "-c"] and entry[2].rstrip().endswith('exec "$$@"')
+    assert svc["command"] == ["/run.sh"]
 
 
 def test_agent_service_reads_the_host():
@@ -130,6 +152,7 @@ def test_agent_service_reads_the_host():
     assert cmd[0] == "run"
     assert "--proc-root=/host/proc" in cmd and "--sys-root=/host/sys" in cmd
     assert f"--interval={Config().interval}" in cmd
+    assert "--prefix=${CARBON_CLIENT_PREFIX:-}" in svc["command"], "the prefix the alert rules expect"
     assert svc["cap_drop"] == ["ALL"] and svc["read_only"] is True
 
 
@@ -161,7 +184,8 @@ def test_every_mounted_host_path_exists():
 
 
 def test_env_example_documents_every_variable():
-    used = set(re.findall(r"\$\{(\w+)", COMPOSE_FILE.read_text()))
+    # ${VAR} is compose's; $${VAR} is an escaped $ for the container's shell.
+    used = set(re.findall(r"(?<!\$)\$\{(\w+)", COMPOSE_FILE.read_text()))
     example = {}
     for line in (ROOT / ".env.example").read_text().splitlines():
         if line and not line.startswith("#"):
@@ -169,6 +193,7 @@ def test_env_example_documents_every_variable():
             example[key] = value
     assert used <= set(example), f"undocumented: {sorted(used - set(example))}"
     assert example["GRAFANA_ADMIN_PASSWORD"] == "", "no password is shipped"
+    assert example["CARBON_CLIENT_PREFIX"] == "" and example["CARBON_CLIENT_FORMAT"] == "plain"
     assert example["GRAPHITE_URL"] == env_default(SERVICES["grafana"]["environment"]["GRAPHITE_URL"])
 
 
@@ -225,9 +250,13 @@ def test_carbon_conf():
     cp = configparser.ConfigParser()
     cp.read_string((GRAPHITE / "carbon.conf").read_text())
     cache = cp["cache"]
-    assert float(cache["MAX_CREATES_PER_MINUTE"]) > 50, "carbon's default of 50 drops a new host's points"
+    creates = float(cache["MAX_CREATES_PER_MINUTE"])
+    assert creates > 50, "carbon's default of 50 drops a new host's points for minutes"
+    assert creates <= 1000, "bounded: each create allocates ~1.1 MiB; a sender making up names fills the disk"
     assert cache["LINE_RECEIVER_PORT"] == "2003" and cache["PICKLE_RECEIVER_PORT"] == "2004"
-    assert cache["ENABLE_TAGS"] == "False"
+    # format: tags needs the tag index; plain paths stay out of it.
+    assert cache["ENABLE_TAGS"] == "True" and cache["SKIP_TAGS_FOR_NONTAGGED"] == "True"
+    assert cache["GRAPHITE_URL"] == "http://127.0.0.1:8080", "graphite-web's port inside the graphite-statsd image"
 
 
 # -- images -----------------------------------------------------------------------------

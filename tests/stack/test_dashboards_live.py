@@ -9,10 +9,14 @@ point. Then every path the agents sent must be read by some dashboard.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from tests.stack.conftest import FIXTURE_HOST, MAIN_HOST, collector_missing
-from tests.stack.grafana import dashboards, glob_regex, interpolate, path_expressions, resolve, targets
+from tests.stack.conftest import (
+    FIXTURE_HOST, MAIN_HOST, TAG_HOST, TAG_PREFIX, collector_missing, send_lines, settle,
+)
+from tests.stack.grafana import ALL, dashboards, glob_regex, interpolate, path_expressions, resolve, targets
 
 DASHBOARDS = dashboards()
 # Which agent of the stack sends each dashboard's groups, and the collector behind it.
@@ -29,16 +33,20 @@ HOST = {
     "process-groups": (MAIN_HOST, "process"),
     "nfs-mounts": (FIXTURE_HOST, "nfsmount"),
     "network-stack": (FIXTURE_HOST, "netstat"),
+    "host-overview-tags": (TAG_HOST, None),
 }
+# What is typed in the prefix box: the tag agent sends under a two-level prefix.
+TYPED = {"host-overview-tags": {"prefix": TAG_PREFIX + "."}}
 
 pytestmark = pytest.mark.integration
 
 
-def resolved(stack, name: str) -> tuple[dict, dict]:
-    host, collector = HOST[name]
+def resolved(stack, name: str, host=None) -> tuple[dict, dict]:
+    default, collector = HOST[name]
     if collector is not None and (why := collector_missing(collector)):
         pytest.skip(why)
-    return resolve(DASHBOARDS[name], host, stack.web.find, stack.web.expand)
+    return resolve(DASHBOARDS[name], default if host is None else host, stack.web.find, stack.web.expand,
+                   stack.web.tag_values, TYPED.get(name))
 
 
 def test_every_dashboard_is_mapped_to_an_agent():
@@ -82,12 +90,53 @@ def test_every_target_returns_data(stack, name):
     assert not failures, "targets without data:\n" + "\n".join(failures)
 
 
+@pytest.fixture(scope="module")
+def twins(stack):
+    """A second host for every dashboard: the last minutes of each agent's series, sent again
+    under ``twin-<host>`` (same values, same timestamps)."""
+    now = time.time()
+    lines = []
+    for host in (MAIN_HOST, FIXTURE_HOST):
+        for m in stack.cache.metrics():
+            if m.startswith(host + "."):
+                rest = m[len(host):]
+                lines += [f"twin-{host}{rest} {v} {ts}" for ts, v in stack.cache.points(m, since=now - 300).items()]
+    send_lines(stack.cache.port, lines)
+    stack.cache.wait_points(f"twin-{MAIN_HOST}.carbon_client.sent", 2)
+    settle(stack.cache)
+    return [f"twin-{MAIN_HOST}", f"twin-{FIXTURE_HOST}"]
+
+
+@pytest.mark.parametrize("name", sorted(DASHBOARDS))
+def test_several_hosts_at_once(stack, twins, name):
+    """Host on All: Grafana sends the hosts as a glob ``{a,b,...}``; every target still answers,
+    and no two series of a panel share a name (each is named by its host)."""
+    host, _ = HOST[name]
+    values, options = resolved(stack, name, ALL)
+    assert len(options["host"]) >= 2, options["host"]
+    hosts_seen = set()
+    failures = []
+    for panel, t in targets(DASHBOARDS[name]):
+        series = stack.web.render(interpolate(t["target"], values), since="-5min")
+        names = [s["target"] for s in series if any(v is not None for v, _ in s["datapoints"])]
+        if not names:
+            failures.append(f"{panel['title']!r}: no data")
+        if len(names) != len(set(names)):
+            failures.append(f"{panel['title']!r}: series share a name: {sorted(names)}")
+        hosts_seen |= {n.split(".")[0] for n in names}
+    assert not failures, "\n".join(failures)
+    # the other host: the twin, or for tags the healthy ghost sent under the same prefix
+    assert {host, "ghost-ok" if name.endswith("-tags") else f"twin-{host}"} <= hosts_seen
+    if name in ("agent-health", "host-overview"):
+        assert {MAIN_HOST, FIXTURE_HOST} <= hosts_seen, "both agents' series, side by side"
+
+
 def test_every_metric_sent_is_on_a_dashboard(stack):
     """What the agents sent (the cache's series), each read by at least one dashboard target."""
     patterns = []
     for name in DASHBOARDS:
         host, collector = HOST[name]
-        if collector is not None and collector_missing(collector):
+        if (collector is not None and collector_missing(collector)) or name.endswith("-tags"):
             continue
         _, options = resolve(DASHBOARDS[name], host, stack.web.find, stack.web.expand)
         # Both agents send carbon_client: each host the dashboard offers counts.
