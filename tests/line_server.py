@@ -17,6 +17,20 @@ import threading
 import time
 from typing import Callable
 
+_given: set[int] = set()
+
+
+def _fresh_port() -> int:
+    """A free port never given to another server of this process: the kernel may hand a
+    port that was bound and closed out again, and two servers on one port would be one."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _given:
+            _given.add(port)
+            return port
+
 
 class LineServer:
     def __init__(self, port: int = 0, mode: str = "read", slow_bytes: int = 4096,
@@ -35,9 +49,7 @@ class LineServer:
         self._stopping = threading.Event()
         self.connections = 0
         if port == 0:
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", 0))
-                self.port = s.getsockname()[1]
+            self.port = _fresh_port()
 
     # -- control --------------------------------------------------------------
 

@@ -74,7 +74,19 @@ def destination(v: Any, key: str) -> Destination:
         raise ConfigError(key, f"{exc} (expected HOST:PORT)") from None
 
 
-destinations = each(destination, at_least=1, commas=True)
+_each_destination = each(destination, at_least=1, commas=True)
+
+
+def destinations(v: Any, key: str) -> tuple[Destination, ...]:
+    """The list, each destination once: a second ``host:port`` would send every line twice
+    with ``mode: all`` and share the first one's spool directory."""
+    found = _each_destination(v, key)
+    seen: set[tuple[str, int]] = set()
+    for d in found:
+        if (d.host.lower(), d.port) in seen:
+            raise ConfigError(key, f"{quote(str(d))} is listed twice")
+        seen.add((d.host.lower(), d.port))
+    return found
 
 
 def resolves(dest: Destination, socktype: int = socket.SOCK_DGRAM) -> str:

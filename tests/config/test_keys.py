@@ -84,6 +84,7 @@ def test_lists_accept_yaml_lists_and_comma_strings(tmp_path):
     ("carbon: ['bad host:2003']\n", "carbon[0]", "whitespace"),
     ("log_level: verbose\n", "log_level", "not one of DEBUG, INFO, WARNING, ERROR"),
     ("carbon: [ok:2003, 'bad:99999']\n", "carbon[1]", "port must be 1-65535"),
+    ("carbon: [a:2003, b:2003, A:2003]\n", "carbon", "'A:2003' is listed twice"),
     ("counters: rates\n", "counters", "not one of rate, raw, both"),
     ("layout: fancy\n", "layout", "default, legacy"),
     ("collectors: [cpu, gpu]\n", "collectors[1]", "unknown collector 'gpu'"),
