@@ -22,7 +22,7 @@ HERE = Path(__file__).resolve().parent
 BENCHMARKS = (
     ("agent_vs_collectd", "carbon-client vs collectd, side by side into one carbon-cache"),
     ("synthetic_proc", "Agent.cycle() at 1000 NICs + 200 disks"),
-    ("sender_throughput", "TcpSender vs graphyte over loopback"),
+    ("sender_throughput", "the sender vs graphyte over loopback"),
 )
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Lines per second over loopback: carbon-client's TcpSender against graphyte.
+"""Lines per second over loopback: carbon-client's sender against graphyte.
 
 The receiver is a separate process (its own GIL): a selectors loop on
 127.0.0.1 that accepts any number of connections, reads with 1 MiB recv()s
@@ -10,10 +10,10 @@ rendered for 20 hosts of a fleet), about 60 bytes each, in batches shaped like
 cycles.
 
 Runs, each a fresh receiver:
-  drain       TcpSender: every batch queued before ``start()`` (a backlog, as
+  drain       the sender: every batch queued before ``start()`` (a backlog, as
               after Carbon was down); timed from ``start()`` to the last line
               counted by the receiver.
-  end-to-end  TcpSender running; LineFormatter renders each cycle's groups
+  end-to-end  the sender running; LineFormatter renders each cycle's groups
               (the agent's hot path) and ``put``s the batch; timed from the
               first render to the last line counted.
   graphyte    graphyte.Sender(host, port).send(path, value, ts) per line: its
@@ -46,7 +46,9 @@ from carbon_client.agent import Agent
 from carbon_client.config import Destination, build
 from carbon_client.lines import LineFormatter
 from carbon_client.naming import make_layout
-from carbon_client.sender import TcpSender
+from carbon_client.sender import Sender
+from carbon_client.sender.buffer import Buffer
+from carbon_client.sender.transport import TcpTransport
 
 MONO = time.CLOCK_MONOTONIC
 
@@ -155,8 +157,8 @@ def make_batches(groups, formatters, total: int) -> list[tuple[bytes, int]]:
 
 # -- runs ------------------------------------------------------------------------
 
-def _sender(port: int, lines: int) -> TcpSender:
-    return TcpSender([Destination("127.0.0.1", port)], buffer_lines=max(lines, 200_000) * 2)
+def _sender(port: int, lines: int) -> Sender:
+    return Sender(TcpTransport([Destination("127.0.0.1", port)]), Buffer(max(lines, 200_000) * 2))
 
 
 def run_drain(batches) -> dict:
@@ -273,8 +275,8 @@ def main(argv=None) -> int:
         return r
 
     gmsg = graphyte_messages(batches, max(args.graphyte_lines, args.graphyte_sync_lines))
-    drain = record("TcpSender drain", "backlog queued, then start()", lambda: run_drain(batches))
-    e2e = record("TcpSender end-to-end", "render + put + send",
+    drain = record("sender drain", "backlog queued, then start()", lambda: run_drain(batches))
+    e2e = record("sender end-to-end", "render + put + send",
                  lambda: run_end_to_end(groups, formatters, len(batches)))
     gsync = record("graphyte sync", "send() per line, a connection each",
                    lambda: run_graphyte_sync(gmsg[:args.graphyte_sync_lines]))
@@ -292,7 +294,7 @@ def main(argv=None) -> int:
     ))
     best_g = max(gsync, gint, key=lambda r: r["rate"])
     targets = [
-        ("TcpSender draining a backlog", f"{drain['rate']:,.0f} lines/s", "> 1,000,000", drain["rate"] > 1e6),
+        ("sender draining a backlog", f"{drain['rate']:,.0f} lines/s", "> 1,000,000", drain["rate"] > 1e6),
         (f"drain / graphyte's fastest mode ({best_g['name']})", f"{drain['rate'] / best_g['rate']:.1f}x",
          ">= 5x", drain["rate"] >= 5 * best_g["rate"]),
     ]

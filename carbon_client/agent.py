@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -15,11 +14,9 @@ from carbon_client.config import Config
 from carbon_client.lines import Renderer
 from carbon_client.logonce import LogOnce
 from carbon_client.metrics import Collector, Unavailable
-from carbon_client.naming import Filters, make_layout, sanitize
+from carbon_client.naming import Filters, make_layout
 from carbon_client.sampling import Sample, Sampler
-from carbon_client.sender import Fanout, TcpSender, UdpSender
 from carbon_client.source import Source
-from carbon_client.spool import Spool
 from carbon_client.workers import Workers
 
 log = logging.getLogger("carbon_client")
@@ -28,46 +25,6 @@ log = logging.getLogger("carbon_client")
 REPROBE_SECONDS = 300
 # What the health group reports from the sender when there is none.
 NO_SENDER = (0, 0, 0, 0, 0, 0, 0, 0)
-
-
-def open_spool(directory: str, max_bytes: int) -> Spool:
-    # Only whole segments are dropped: four or more under the limit keep it a limit.
-    spool = Spool(directory, max_bytes=max_bytes, segment_bytes=min(4 << 20, max_bytes // 4))
-    try:
-        spool.open()
-    except OSError as exc:
-        log.error("spool %s unusable: %s; lines stay in memory until it works", directory, exc)
-    return spool
-
-
-def make_sender(config: Config):
-    if config.protocol == "udp":
-        return UdpSender(list(config.carbon))
-    resend = config.resend_window
-    if resend is None:
-        # Two intervals, and long enough to cover a write that stalls until write_timeout.
-        resend = max(2 * config.interval, 2 * config.write_timeout)
-
-    def tcp(destinations, spool_dir):
-        return TcpSender(
-            destinations,
-            buffer_lines=config.buffer_lines,
-            backoff_min=config.backoff_min,
-            backoff_max=config.backoff_max,
-            connect_timeout=config.connect_timeout,
-            write_timeout=config.write_timeout,
-            resend_seconds=resend,
-            spool=open_spool(spool_dir, config.spool_max_bytes) if spool_dir else None,
-            name=str(destinations[0]),
-        )
-
-    if config.mode == "all" and len(config.carbon) > 1:
-        # Each destination keeps its own spool: one may be down while another is up.
-        return Fanout([
-            tcp([d], os.path.join(config.spool_dir, sanitize(f"{d.host}_{d.port}")) if config.spool_dir else None)
-            for d in config.carbon
-        ])
-    return tcp(list(config.carbon), config.spool_dir)
 
 
 @dataclass
@@ -149,7 +106,8 @@ class Agent:
         keeps every rate.
         """
         self.config = config
-        self.layout = make_layout(config.layout, config.hostname, config.prefix,
+        self.layout = make_layout("tags" if config.format == "tags" else config.layout, config.hostname,
+                                  config.prefix, config.postfix, config.hostname_method == "fqdn_reversed",
                                   disks=config.disks, nics=config.nics, writeboost=config.writeboost)
         self.renderer = Renderer(self.layout, config.counters,
                                  Filters(config.include, config.exclude, config.filters))

@@ -26,10 +26,11 @@ def _schemas(c: Collector) -> list:
 
 def templates(collectors: list[Collector]) -> Iterator[tuple[str, Optional[str], str]]:
     """(group, instance or "" for any or None for none, key) of every metric they declare;
-    an exec collector's keys are whatever its command prints: key ``""``."""
+    a collector whose keys are whatever its source prints (``open_keys``: exec, netstat
+    beyond its default fields) has key ``""``."""
     for c in collectors:
-        if type(c).__name__ == "Exec":
-            yield c.group, None, ""
+        if getattr(c, "open_keys", False):
+            yield c.group, "" if c.instances else None, ""
             continue
         for instance, schema in _schemas(c):
             if schema is None:

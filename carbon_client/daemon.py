@@ -1,10 +1,12 @@
 """`carbon-client run`: the agent, its sender and its signals, until SIGTERM.
 
-SIGTERM/SIGINT: stop collecting, flush for ``flush_timeout`` seconds, spool
-what is left, exit 0. SIGHUP: read the config file again; a bad one is refused
-with a log line and the running configuration stays; a good one is applied at
-the next tick without dropping buffered lines (a new sender takes over the old
-one's buffer and spool).
+SIGTERM/SIGINT: stop collecting, flush for ``flush_timeout`` seconds (20 at
+most), spool what is left, exit 0. SIGHUP: read the config file
+again; a bad one is refused with a log line and the running configuration
+stays; a good one is applied at the next tick without dropping buffered lines
+(a new sender takes over the old one's buffer and spool, without waiting on a
+stalled socket). A sender thread that died stops the watchdog pings and ends
+the agent with exit 1, so that systemd restarts it.
 """
 
 from __future__ import annotations
@@ -13,28 +15,44 @@ import logging
 import signal
 import sys
 import threading
+import zlib
+from collections import Counter
 from typing import Callable, Optional
 
 from carbon_client import __version__
-from carbon_client.agent import Agent, make_sender
+from carbon_client.agent import Agent
 from carbon_client.config import Config, ConfigError
 from carbon_client.scheduler import Scheduler, StopFlag
+from carbon_client.sender import SpoolBusy, make_sender
+from carbon_client.sender.buffer import UNSENT
 from carbon_client.systemd import Notifier
 
 log = logging.getLogger("carbon_client")
 
-# Keys whose change needs a new sender / a new agent (collectors, names).
+# Keys whose change needs a new sender...
 SENDER_KEYS = (
     "carbon", "protocol", "mode", "buffer_lines", "backoff_min", "backoff_max",
-    "connect_timeout", "write_timeout", "spool_dir", "spool_max_bytes", "resend_window",
+    "connect_timeout", "write_timeout", "reconnect_interval", "spool_dir", "spool_max_bytes",
+    "resend_window",
 )
-# ...a new agent (new collectors: rates start afresh)...
-AGENT_KEYS = (
-    "proc_root", "sys_root", "collectors", "disks", "nics", "writeboost", "cpu_per_core",
-    "command_timeout",
-)
-# ...or only new names for the same samples.
-NAMING_KEYS = ("hostname", "prefix", "layout", "counters")
+# ...only new names (or filters) for the same samples: the collectors and their rates stay...
+NAMING_KEYS = ("hostname", "hostname_method", "prefix", "postfix", "layout", "format", "counters",
+               "include", "exclude", "filters")
+# ...nothing but the daemon's own settings. Any other key changes what is collected: a new agent
+# (new collectors, their rates start afresh).
+DAEMON_KEYS = ("log_level", "show", "send_jitter", "flush_timeout")
+
+EXIT_FAILURE = 1
+
+
+def send_offset(config: Config) -> float:
+    """Seconds after each boundary this host samples and sends: ``send_jitter``, or by
+    default a fraction of the interval (at most a fifth, and 10 s) fixed by the host name,
+    so a fleet's hosts spread their writes over the interval and each keeps its own phase."""
+    if config.send_jitter is not None:
+        return config.send_jitter
+    span = min(config.interval / 5, 10.0)
+    return round(zlib.crc32(config.hostname.encode()) % 10_000 / 10_000 * span, 3)
 
 
 class Daemon:
@@ -45,13 +63,17 @@ class Daemon:
         self.notifier = notifier or Notifier.from_env()
         self.stop = StopFlag()
         self._reload = threading.Event()
-        self.sender = make_sender(config).start()
-        self.agent = Agent(config, sender=self.sender)
+        self.sender = None  # made by run(): a spool held by another agent refuses to start
+        self.agent = Agent(config)
         self.view = self._make_view(config)
         self.scheduler = Scheduler(
-            config.interval, self.tick,
-            heartbeat=self.notifier.watchdog, heartbeat_every=self.notifier.watchdog_every,
+            config.interval, self.tick, offset=send_offset(config),
+            heartbeat=self.heartbeat, heartbeat_every=self.notifier.watchdog_every,
         )
+        self.exit_code = 0
+        # What the senders a reload replaced sent and lost.
+        self._retired_sent = 0
+        self._retired_losses: Counter = Counter()
 
     def _make_view(self, config: Config):
         show = config.show if config.show is not None else sys.stdout.isatty()
@@ -59,7 +81,7 @@ class Daemon:
             return None
         from carbon_client.top.live import LiveView  # only when rows are wanted: keeps run light
 
-        return LiveView(self.agent, sys.stdout)
+        return LiveView(sys.stdout)
 
     # -- signals ------------------------------------------------------------------
 
@@ -83,14 +105,25 @@ class Daemon:
         return (f"{c.protocol} every {c.interval}s to {', '.join(str(d) for d in c.carbon)} "
                 f"as {self.agent.layout.base}")
 
+    def heartbeat(self) -> None:
+        """systemd's watchdog: pinged only while the sender is alive."""
+        if self.sender is None or self.sender.alive:
+            self.notifier.watchdog()
+
     def tick(self, ts: int) -> None:
+        if not self.sender.alive:
+            log.critical("the sender thread died (%s); exiting so that the agent is restarted",
+                         self.sender.failure or "ended unexpectedly")
+            self.exit_code = EXIT_FAILURE
+            self.stop.set()
+            return
         if self._reload.is_set():
             self._reload.clear()
             self.reload()
         self.agent.skipped, self.agent.repeated = self.scheduler.skipped, self.scheduler.repeated
         result = self.agent.cycle(ts)
         if self.view is not None:
-            self.view.show(result, self.sender.stats())
+            self.view.show(result)
         if self.notifier.enabled:
             s = self.sender.stats()
             self.notifier.status(
@@ -99,24 +132,42 @@ class Daemon:
             )
 
     def run(self) -> int:
+        # Handlers first: the sender replays a spool as soon as it starts, and a SIGTERM
+        # meanwhile must stop the agent cleanly (flush, spool, exit 0), not kill it.
         self.install_signals()
+        try:
+            self.sender = make_sender(self.config).start()
+        except SpoolBusy as exc:
+            log.error("%s; not starting", exc)
+            return EXIT_FAILURE
+        self.agent.sender = self.sender
         log.info("carbon-client %s: %s (collectors: %s)", __version__, self.describe(),
                  ", ".join(self.agent.enabled))
         self.notifier.ready(self.describe())
-        self.scheduler.run(self.stop)
+        try:
+            self.scheduler.run(self.stop)
+        except SpoolBusy as exc:  # a reload found the spool taken and could not go back
+            log.critical("%s; exiting", exc)
+            self.exit_code = EXIT_FAILURE
         self.notifier.stopping()
         self.agent.flush()
-        rest = self.sender.close(self.config.flush_timeout)
-        if rest:
-            lost = sum(d.count(b"\n") for d in rest)
-            log.warning("stopped with %d lines unsent and no spool to keep them "
-                        "(Carbon unreachable for %gs)", lost, self.config.flush_timeout)
-        elif self.sender.stats().get("spooled"):
-            log.info("stopped; unsent lines are in the spool for the next start")
-        else:
-            log.info("stopped; every line sent")
-        self.agent.source.close()
-        return 0
+        self.sender.close(self.config.flush_timeout)
+        self._log_totals()
+        self.agent.close()
+        return self.exit_code
+
+    def _log_totals(self) -> None:
+        s = self.sender.stats()
+        sent = self._retired_sent + s["sent"]
+        losses = self.sender.losses() + self._retired_losses
+        unsent = losses.pop(UNSENT, 0)
+        if not (unsent or losses or s["spooled"]):
+            log.info("stopped; every line sent (%d)", sent)
+            return
+        why = f" ({', '.join(f'{n} {reason}' for reason, n in losses.items())})" if losses else ""
+        hint = " (no spool_dir to keep them)" if unsent and self.config.spool_dir is None else ""
+        log.warning("stopped: %d lines sent, %d dropped%s, %d spooled for the next start, %d unsent and lost%s",
+                    sent, sum(losses.values()), why, s["spooled"], unsent, hint)
 
     # -- reload -------------------------------------------------------------------------
 
@@ -142,22 +193,34 @@ class Daemon:
             return
         if any(k in SENDER_KEYS for k in changed):
             carried = self.sender.detach()
-            self.sender = make_sender(new)
-            for data, n in carried:
-                self.sender.put(data, n)
+            self._retired_sent += self.sender.stats()["sent"]
+            self._retired_losses.update(self.sender.losses())
+            try:
+                self.sender = make_sender(new)
+            except SpoolBusy as exc:
+                log.error("reload refused, keeping the running configuration: %s", exc)
+                self.sender = make_sender(old)
+                new = old
+            self.sender.adopt(carried)
             self.sender.start()
-            log.info("reload: new sender, %d buffered lines carried over", sum(n for _, n in carried))
-        if any(k in AGENT_KEYS for k in changed):
-            self.agent.source.close()
+            log.info("reload: new sender, %d buffered lines carried over", sum(b.lines for b in carried))
+            if new is old:
+                self.agent.sender = self.sender
+                self.notifier.ready(self.describe())
+                return
+        new_agent = any(k not in SENDER_KEYS + NAMING_KEYS + DAEMON_KEYS for k in changed)
+        if new_agent:
+            self.agent.flush()
+            self.agent.close()
             self.agent = Agent(new, sender=self.sender)
         else:
             self.agent.sender = self.sender
             self.agent.rename(new)
         if new.log_level != old.log_level:
             logging.getLogger().setLevel(new.log_level)
-        if new.show != old.show or any(k in AGENT_KEYS for k in changed):
+        if new.show != old.show or new_agent:
             self.view = self._make_view(new)
-        self.scheduler.interval = new.interval
+        self.scheduler.interval, self.scheduler.offset = new.interval, send_offset(new)
         self.config = new
         log.info("reload: applied %s; now %s", ", ".join(changed), self.describe())
         self.notifier.ready(self.describe())

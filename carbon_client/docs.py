@@ -47,7 +47,9 @@ def _per_instance(c) -> str:
     for inst, schema in c.reference().items():
         where = f"host.{c.group}.{inst}.<key>" if inst is not None else f"host.{c.group}.<key>"
         metrics = [m for m in schema.metrics if m.send]
-        if len(metrics) > 12 and len({(m.kind, m.unit) for m in metrics}) == 1:
+        # Long uniform lists whose help is only the name (nfs operations) are listed in one line.
+        if (len(metrics) > 12 and len({(m.kind, m.unit) for m in metrics}) == 1
+                and all(m.help.endswith(m.key) for m in metrics)):
             m0 = metrics[0]
             keys = ", ".join(f"`{m.key}`" for m in metrics)
             out.append(f"\n`{where}`: {KIND[m0.kind]}, {m0.unit}, one per operation: {keys}.\n")

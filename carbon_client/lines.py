@@ -44,7 +44,7 @@ class Renderer:
         self.clashes = LogOnce(log)
 
     def _plan(self, collector, instance: Optional[str], component: Optional[str], schema) -> tuple:
-        """(schema, [(value slot, "path ", scale, is a rate)], the same for totals, component):
+        """(schema, [(value slot, "path ", scale or None, is a rate)], the same for totals, component):
         the lines the filters let through, under the layout's paths for ``component``."""
         group, allows = collector.group, self.filters.allows
         entries, total_entries = [], []
@@ -54,13 +54,13 @@ class Renderer:
                 continue
             p = self.layout.path(group, component, m.key)
             if p is not None and allows(group, below_host(group, component, m.key)):
-                entries.append((i, check_path(p[0]) + " ", p[1], m.kind != GAUGE))
+                entries.append((i, check_path(p[0]) + " ", None if p[1] == 1.0 else p[1], m.kind != GAUGE))
         if self.wants_totals:
             for j, m in enumerate(schema.total_metrics):
                 key = m.key + "_total"
                 p = self.layout.path(group, component, key) if m.send else None
                 if p is not None and allows(group, below_host(group, component, key)):
-                    total_entries.append((j, check_path(p[0]) + " ", p[1], False))
+                    total_entries.append((j, check_path(p[0]) + " ", None if p[1] == 1.0 else p[1], False))
         return schema, entries, total_entries, component
 
     def _components(self, collector, names: tuple) -> dict:
@@ -108,7 +108,7 @@ class Renderer:
                     v = vals[slot]
                     if v is None:
                         continue
-                    if scale != 1.0:
+                    if scale is not None:
                         v = v * scale
                     t = type(v)
                     if t is float:

@@ -93,7 +93,9 @@ class Schema:
         counter_fields = [f for f in self.fields if f in self.counters]
         rate_at = {f: j for j, f in enumerate(counter_fields)}
         positions = [at[f] for f in counter_fields]
-        self.pick_counters = (lambda raw: ()) if not positions else (
+        # None: the raw tuple is the counters (every field a counter, in order: net, nfs)
+        self.pick_counters = None if positions == list(range(len(self.fields))) else (
+            (lambda raw: ()) if not positions else
             (lambda raw: (raw[positions[0]],)) if len(positions) == 1 else itemgetter(*positions))
         self.index = {m.key: i for i, m in enumerate(self.metrics)}
         # (kind, position in the raw tuple, the rates or the values, scale, fn, partial) per metric

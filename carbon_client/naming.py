@@ -71,10 +71,11 @@ class Layout:
     # whatever the counters mode.
     needs_totals = False
 
-    def __init__(self, host: str, prefix: str = "") -> None:
-        self.host = sanitize(host)
+    def __init__(self, host: str, prefix: str = "", postfix: str = "", host_levels: bool = False) -> None:
+        self.host = sanitize_dotted(host) if host_levels else sanitize(host)
         self.prefix = sanitize_dotted(prefix) if prefix else ""
-        self.base = f"{self.prefix}.{self.host}" if self.prefix else self.host
+        self.postfix = sanitize_dotted(postfix) if postfix else ""
+        self.base = ".".join(p for p in (self.prefix, self.host, self.postfix) if p)
 
     def path(self, group: str, instance: Optional[str], key: str) -> Optional[tuple[str, float]]:
         raise NotImplementedError
@@ -124,6 +125,39 @@ class DefaultLayout(Layout):
         return f"{self.base}.{below_host(group, instance, key)}", 1.0
 
 
+_TAG_UNSAFE = re.compile(r"[^!-~]|[;=]")
+
+
+def tag_value(value: str) -> str:
+    """A Graphite 1.1 tag value: printable ASCII but ``;`` (and ``=``, and a space); not
+    starting with ``~`` (graphite.readthedocs.io, Tags: "Carbon" and "Tag names and values")."""
+    v = _TAG_UNSAFE.sub("_", value) or "_"
+    return "_" + v[1:] if v[0] == "~" else v
+
+
+class TagsLayout(Layout):
+    """Graphite 1.1 tagged series: ``[prefix.]group.key[.postfix];host=<host>[;instance=<i>]``.
+
+    The name keeps the default layout's group and key levels; the host and the
+    instance are tags (their values sanitized by Graphite's tag rules), so
+    ``seriesByTag('name=net.rx_bytes', 'host=web01')`` finds them.
+    """
+
+    name = "tags"
+
+    def __init__(self, host: str, prefix: str = "", postfix: str = "", host_levels: bool = False) -> None:
+        super().__init__(host, prefix, postfix, host_levels)
+        self._host_tag = f";host={tag_value(host)}"
+        self._head = f"{self.prefix}." if self.prefix else ""
+        self._tail = f".{self.postfix}" if self.postfix else ""
+
+    def path(self, group: str, instance: Optional[str], key: str) -> Optional[tuple[str, float]]:
+        name = f"{self._head}{sanitize(group)}.{sanitize_dotted(key)}{self._tail}{self._host_tag}"
+        if instance is not None:
+            name += f";instance={tag_value(instance)}"
+        return name, 1.0
+
+
 class LegacyLayout(Layout):
     """The original carbon-client script's paths and units, and nothing else.
 
@@ -171,11 +205,13 @@ class LegacyLayout(Layout):
         self,
         host: str,
         prefix: str = "",
+        postfix: str = "",
+        host_levels: bool = False,
         disks: Optional[Sequence[str]] = None,
         nics: Optional[Sequence[str]] = None,
         writeboost: Optional[Sequence[str]] = None,
     ) -> None:
-        super().__init__(host, prefix)
+        super().__init__(host, prefix, postfix, host_levels)
         self._wb_single = writeboost[0] if writeboost and len(writeboost) == 1 else None
         self._send_total = {
             "disk": disks is None or "total" in disks,
@@ -207,10 +243,11 @@ class LegacyLayout(Layout):
         return f"{self.base}.writeboost.{sanitize(instance)}.{key}", 1.0
 
 
-LAYOUTS: dict[str, type[Layout]] = {"default": DefaultLayout, "legacy": LegacyLayout}
+LAYOUTS: dict[str, type[Layout]] = {"default": DefaultLayout, "legacy": LegacyLayout, "tags": TagsLayout}
 
 
-def make_layout(name: str, host: str, prefix: str = "", **options) -> Layout:
+def make_layout(name: str, host: str, prefix: str = "", postfix: str = "", host_levels: bool = False,
+                **options) -> Layout:
     """The layout ``name``; options it does not take (``Layout.options``) are ignored."""
     cls = LAYOUTS[name]
-    return cls(host, prefix, **{k: v for k, v in options.items() if k in cls.options})
+    return cls(host, prefix, postfix, host_levels, **{k: v for k, v in options.items() if k in cls.options})

@@ -16,7 +16,8 @@ The rules, each in one function:
 from __future__ import annotations
 
 from functools import reduce
-from operator import add
+from itertools import repeat
+from operator import add, mul, sub
 from typing import Any, Optional, Sequence
 
 from carbon_client.metrics import COUNTER, GAUGE, Collector, Raw, Schema
@@ -27,9 +28,20 @@ COUNTER_MODES = (RATE, RAW, BOTH)
 
 def rates(cur: Sequence, prev: Optional[Sequence], per_s: float) -> list:
     """Per-second rate of each counter: None without a previous value, when no time
-    elapsed, or when the counter went backwards."""
+    elapsed, or when the counter went backwards.
+
+    When every counter is known and went forward (nearly always), the rates are
+    computed with map() over the whole row: the same arithmetic, a third of the
+    time (bench/tricks.py); otherwise counter by counter.
+    """
     if prev is None or not per_s:
         return [None] * len(cur)
+    try:
+        d = list(map(sub, cur, prev))
+    except TypeError:  # a counter is None this time or last
+        d = None
+    if d is not None and (not d or min(d) >= 0):
+        return list(map(mul, d, repeat(per_s, len(d))))
     return [(c - p) * per_s if c is not None and p is not None and c >= p else None
             for c, p in zip(cur, prev)]
 
@@ -37,7 +49,7 @@ def rates(cur: Sequence, prev: Optional[Sequence], per_s: float) -> list:
 def evaluate(schema: Schema, raw: Sequence, r: Sequence) -> list:
     """The values of ``schema.metrics`` for one instance (None where unknown)."""
     if schema.rates_are_values:
-        return list(r)
+        return r
     out: list = []
     for kind, at, scale, fn, partial in schema.steps:
         if kind == COUNTER:
@@ -137,7 +149,7 @@ class Sampler:
         rates_of: dict = {}
         for inst, cur in raw.items():
             schema = collector.schema(inst)
-            counters = schema.pick_counters(cur)
+            counters = schema.pick_counters(cur) if schema.pick_counters is not None else cur
             p = prev.get(inst)
             # History is kept with its schema: a changed layout starts afresh.
             r = rates(counters, p[1] if p is not None and p[0] is schema else None, per_s)

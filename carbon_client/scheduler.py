@@ -66,9 +66,15 @@ class Scheduler:
         wait: Optional[Callable[[float], bool]] = None,
         heartbeat: Optional[Callable[[], None]] = None,
         heartbeat_every: Optional[float] = None,
+        offset: float = 0.0,
     ) -> None:
+        """``offset``: seconds after each boundary the tick fires (send jitter: a fleet's hosts
+        spread their writes), its timestamp still the boundary; less than the interval."""
         if interval < 1:
             raise ValueError("interval must be at least 1 second")
+        if not 0 <= offset < interval:
+            raise ValueError("the offset must be at least 0 and less than the interval")
+        self.offset = offset
         self.interval = interval
         self.tick = tick
         self.wall = wall
@@ -93,7 +99,7 @@ class Scheduler:
         """The timestamp of the tick that is due now: ``ts``, unless the wall clock
         stepped by more than an interval during the wait; counts what was skipped or repeated."""
         iv = self.interval
-        now = self.wall()
+        now = self.wall() - self.offset
         if abs(now - ts) > iv:
             ts = int(now // iv) * iv
         last = self.last_ts
@@ -120,7 +126,7 @@ class Scheduler:
     def run(self, stop) -> None:
         wait = self.wait or stop.wait
         while not stop.is_set():
-            now = self.wall()
+            now = self.wall() - self.offset
             ts = self.next_boundary(now)
             if self._wait(wait, min(max(0.0, ts - now), self.interval)):
                 return

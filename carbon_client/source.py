@@ -13,7 +13,7 @@ import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional
 
 
 class CommandError(OSError):
@@ -219,6 +219,29 @@ class Source:
 
     def proc_exists(self, rel: str) -> bool:
         return os.path.exists(os.path.join(self.proc_root, rel))
+
+    def proc_listdir(self, rel: str = "") -> list[str]:
+        """The names in a directory under proc_root (``""``: its top level, pids included)."""
+        return os.listdir(os.path.join(self.proc_root, rel))
+
+    def read_each(self, rels: Iterable[str], limit: int = 4096) -> Iterator[tuple[str, str]]:
+        """(rel, text) of each file under proc_root that can be read, at most ``limit`` bytes
+        in one read, opened and closed each time: for per-process files (``<pid>/stat``),
+        which come and go. A file that vanished (its process exited) is skipped."""
+        root = os.path.join(self.proc_root, "")
+        flags = os.O_RDONLY | os.O_CLOEXEC
+        for rel in rels:
+            try:
+                fd = os.open(root + rel, flags)
+            except OSError:
+                continue
+            try:
+                data = os.read(fd, limit)
+            except OSError:  # ESRCH: the process exited between open and read
+                continue
+            finally:
+                os.close(fd)
+            yield rel, data.decode("utf-8", "surrogateescape")
 
     def read_sys(self, rel: str) -> Optional[str]:
         """A sysfs attribute stripped, or None when it does not exist or cannot be read.

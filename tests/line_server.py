@@ -3,7 +3,8 @@
 Modes: ``read`` (reads everything), ``stall`` (accepts and never reads),
 ``slow`` (reads ``slow_bytes`` every ``slow_every`` seconds), ``reset`` (the
 first connection is reset after ``reset_after`` bytes, in the middle of a
-batch; later ones read normally). ``stop(rst=True)``
+batch; later ones read normally), ``flap`` (reads, and closes every connection
+``flap_every`` seconds after accepting it). ``stop(rst=True)``
 closes with RST like a killed process with unread data; ``start()`` again
 listens on the same port.
 """
@@ -19,8 +20,9 @@ from typing import Callable
 
 class LineServer:
     def __init__(self, port: int = 0, mode: str = "read", slow_bytes: int = 4096,
-                 slow_every: float = 0.05, reset_after: int = 10_000) -> None:
+                 slow_every: float = 0.05, reset_after: int = 10_000, flap_every: float = 0.7) -> None:
         self.port = port
+        self.flap_every = flap_every
         self.mode = mode
         self.reset_after = reset_after
         self.resets = 0
@@ -106,13 +108,22 @@ class LineServer:
         received = 0
         with self._lock:
             reset_this = self.mode == "reset" and self.resets == 0
+        close_at = None
+        if self.mode == "flap":
+            close_at = time.monotonic() + self.flap_every
+            conn.settimeout(0.05)
         while True:
+            if close_at is not None and time.monotonic() >= close_at:
+                conn.close()
+                return
             try:
                 if self.mode == "slow":
                     time.sleep(self.slow_every)
                     data = conn.recv(self.slow_bytes)
                 else:
                     data = conn.recv(1 << 16)
+            except socket.timeout:
+                continue
             except OSError:
                 return
             if not data:

@@ -65,3 +65,18 @@ def test_check_config_says_when_a_glob_can_never_match(tmp_path):
     # no probe is configured: probe.* cannot match either
     assert [n.split(": note: ")[1].split(" matches")[0] for n in notes] == [
         "include[2] 'probe.*'", "exclude[1] 'nte.eth0.*'", "exclude[2] 'load.2m'"]
+
+
+@pytest.mark.parametrize("fields,notes", [
+    ("default", ["include[0] 'netstat.tcpext.TCPSackRecovery'"]),  # not among the default fields
+    ("all", []),
+    ('["default", "TcpExt.TCPSack*"]', []),
+])
+def test_netstat_fields_beyond_the_default_may_match(tmp_path, fields, notes):
+    f = tmp_path / "c.yaml"
+    f.write_text(f'netstat_fields: {fields}\ninclude: ["netstat.tcpext.TCPSackRecovery", "netstat.tcp.InSegs"]\n')
+    r = subprocess.run([sys.executable, "-m", "carbon_client", "check-config", str(f)], capture_output=True,
+                       text=True, cwd=ROOT, timeout=60)
+    assert r.returncode == 0, r.stderr
+    got = [n.split(": note: ")[1].split(" matches")[0] for n in r.stdout.splitlines() if "matches no metric" in n]
+    assert got == notes

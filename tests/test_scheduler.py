@@ -192,3 +192,28 @@ def test_a_step_during_the_wait_is_stamped_from_the_wall_clock_as_it_is():
     assert [t for t, _ in stamps] == [1000, 1010, 4620, 4630]
     assert all(abs(at - ts) < 10 for ts, at in stamps)
     assert sched.skipped == 360
+
+
+def test_an_offset_fires_each_tick_later_and_stamps_the_boundary():
+    clock = FakeClock(995.0)
+    stamps = []
+    stop = threading.Event()
+
+    def tick(ts):
+        stamps.append((ts, clock.now))
+        if len(stamps) == 3:
+            stop.set()
+
+    Scheduler(10, tick, wall=clock.wall, wait=clock.wait, offset=2.5).run(stop)
+    assert [(ts, round(at, 6)) for ts, at in stamps] == [(1000, 1002.5), (1010, 1012.5), (1020, 1022.5)]
+
+
+def test_the_send_offset_is_stable_per_host_and_within_a_fifth_of_the_interval():
+    from carbon_client.config import build
+    from carbon_client.daemon import send_offset
+
+    offsets = {h: send_offset(build(None, {"hostname": h, "interval": 10})) for h in ("web01", "web02", "db1")}
+    assert offsets == {h: send_offset(build(None, {"hostname": h, "interval": 10})) for h in offsets}
+    assert all(0 <= o < 2 for o in offsets.values()) and len(set(offsets.values())) == 3
+    assert send_offset(build(None, {"hostname": "web01", "interval": 600})) < 10
+    assert send_offset(build(None, {"hostname": "web01", "interval": 10, "send_jitter": "0s"})) == 0

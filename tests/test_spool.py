@@ -1,12 +1,17 @@
-"""The disk spool: order, acknowledgement, segments, size limit, torn tails, unwritable places."""
+"""The disk spool: order, acknowledgement, segments, the size limit, damaged and unknown
+files, the directory lock, a directory removed underneath, a full disk."""
 
 from __future__ import annotations
 
+import errno
 import os
+from contextlib import contextmanager
+from unittest import mock
 
 import pytest
 
-from carbon_client.spool import HEADER, Spool, scan
+from carbon_client.sender import records as rec
+from carbon_client.sender.spool import DAMAGED, OVER_LIMIT, REMOVED, Spool, SpoolBusy
 
 
 def batch(i: int, n: int = 3) -> tuple[bytes, int]:
@@ -23,6 +28,33 @@ def drain(spool: Spool, max_bytes: int = 1 << 20) -> list[bytes]:
         spool.ack(token)
 
 
+def segments(d) -> list:
+    return sorted(p for p in d.iterdir() if p.suffix == ".seg")
+
+
+def disk_bytes(d) -> int:
+    return sum(p.stat().st_size for p in segments(d))
+
+
+@contextmanager
+def full_disk(room: int):
+    """The disk takes ``room`` more bytes (a short write), then every write fails with ENOSPC.
+
+    os.pwrite is wrapped, not RLIMIT_FSIZE set: that limit is the whole process's,
+    and other threads of the test run write files too."""
+    real, left = os.pwrite, [room]
+
+    def pwrite(fd, data, offset):
+        if left[0] <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        n = real(fd, bytes(data[:left[0]]), offset)
+        left[0] -= n
+        return n
+
+    with mock.patch.object(os, "pwrite", pwrite):
+        yield
+
+
 def test_records_come_back_in_order_and_acknowledged_ones_go(tmp_path):
     sp = Spool(str(tmp_path / "s")).open()
     sp.append([batch(1), batch(2)])
@@ -33,23 +65,22 @@ def test_records_come_back_in_order_and_acknowledged_ones_go(tmp_path):
     assert sp.lines == 9  # not acknowledged yet: still there
     sp.ack(token)
     assert sp.lines == 0 and not sp
-    assert os.listdir(tmp_path / "s") == []
+    assert segments(tmp_path / "s") == []
 
 
 def test_unacknowledged_records_survive_a_restart(tmp_path):
     sp = Spool(str(tmp_path / "s")).open()
     sp.append([batch(i) for i in range(5)])
-    got, _ = sp.peek(len(batch(0)[0]) + HEADER.size)  # read one, never acknowledged
+    got, _ = sp.peek(1)  # read one, never acknowledged
     assert len(got) == 1
     sp.close()
-    again = Spool(str(tmp_path / "s")).open()
-    assert drain(again) == [batch(i)[0] for i in range(5)]
+    assert drain(Spool(str(tmp_path / "s")).open()) == [batch(i)[0] for i in range(5)]
 
 
 def test_peek_respects_max_bytes_and_partial_acks(tmp_path):
     sp = Spool(str(tmp_path / "s")).open()
     sp.append([batch(i) for i in range(10)])
-    one = len(batch(0)[0]) + HEADER.size
+    one = len(rec.record(*batch(0)))
     got, token = sp.peek(one * 3)
     assert len(got) == 3
     sp.ack(token)
@@ -58,54 +89,159 @@ def test_peek_respects_max_bytes_and_partial_acks(tmp_path):
 
 
 def test_segments_rotate_and_fully_sent_segments_are_deleted(tmp_path):
-    sp = Spool(str(tmp_path / "s"), segment_bytes=200).open()
-    for i in range(12):
+    sp = Spool(str(tmp_path / "s"), max_bytes=64 << 10).open()
+    for i in range(400):
         sp.append([batch(i)])
-    segs = sorted(os.listdir(tmp_path / "s"))
-    assert len(segs) > 2
-    assert drain(sp) == [batch(i)[0] for i in range(12)]
-    assert os.listdir(tmp_path / "s") == []
+    assert len(segments(tmp_path / "s")) > 2
+    assert drain(sp) == [batch(i)[0] for i in range(400)]
+    assert segments(tmp_path / "s") == []
 
 
-def test_over_the_size_limit_the_oldest_lines_are_dropped_and_counted(tmp_path):
-    sp = Spool(str(tmp_path / "s"), max_bytes=1000, segment_bytes=300).open()
-    for i in range(40):
-        sp.append([batch(i)])
-    assert sp.bytes <= 1000 + 300
-    assert sp.dropped > 0
+@pytest.mark.parametrize("limit", [64 << 10, 100_000, 300_000])
+def test_the_size_limit_holds_on_disk_and_the_newest_lines_survive(tmp_path, limit):
+    d = tmp_path / "s"
+    sp = Spool(str(d), max_bytes=limit).open()
+    n = limit // 400 * 10  # about four times the limit
+    for i in range(0, n, 10):
+        sp.append([batch(j) for j in range(i, i + 10)])
+        assert disk_bytes(d) <= limit
+    assert sp.drops[OVER_LIMIT] > 0
     kept = drain(sp)
-    assert len(kept) * 3 + sp.dropped == 40 * 3
-    assert kept == [batch(i)[0] for i in range(40 - len(kept), 40)]  # the newest survive
+    assert len(kept) * 3 + sp.dropped == 3 * n
+    assert kept == [batch(i)[0] for i in range(n - len(kept), n)]
+    assert len(kept) * len(rec.record(*batch(0))) > limit * 0.7  # dropped a segment at a time, not all
 
 
-def test_a_torn_last_record_is_cut_off_and_the_rest_kept(tmp_path):
+def test_a_batch_larger_than_the_limit_keeps_its_newest_lines(tmp_path):
+    d = tmp_path / "s"
+    sp = Spool(str(d), max_bytes=64 << 10).open()
+    big = batch(1, 5000)  # ~75 kB
+    sp.append([big])
+    assert disk_bytes(d) <= 64 << 10
+    kept = b"".join(drain(sp))
+    assert big[0].endswith(kept) and kept.count(b"\n") + sp.drops[OVER_LIMIT] == 5000
+
+
+def test_a_torn_last_record_is_skipped_and_counted(tmp_path):
+    d = tmp_path / "s"
+    sp = Spool(str(d)).open()
+    sp.append([batch(1), batch(2)])
+    sp.append([batch(3)])
+    sp.close()
+    seg = segments(d)[0]
+    seg.write_bytes(seg.read_bytes()[:-5])  # power lost in the middle of the last write
+    again = Spool(str(d)).open()
+    assert again.drops == {DAMAGED: 3}
+    assert drain(again) == [batch(1)[0], batch(2)[0]]
+
+
+@pytest.mark.parametrize("where", ["payload", "header", "magic"])
+def test_one_damaged_byte_loses_only_its_record(tmp_path, where):
+    d = tmp_path / "s"
+    sp = Spool(str(d)).open()
+    sp.append([batch(i) for i in range(5)])
+    sp.close()
+    seg = segments(d)[0]
+    data = bytearray(seg.read_bytes())
+    one = len(rec.record(*batch(0)))
+    third = rec.FILE_HEADER_SIZE + 2 * one
+    data[third + {"payload": rec.HEADER.size + 4, "header": 6, "magic": 1}[where]] ^= 0x55
+    seg.write_bytes(bytes(data))
+    again = Spool(str(d)).open()
+    assert drain(again) == [batch(i)[0] for i in (0, 1, 3, 4)]
+    assert again.drops == {DAMAGED: 3}
+
+
+def test_damage_is_counted_once_however_often_the_spool_opens(tmp_path):
+    d = tmp_path / "s"
+    sp = Spool(str(d)).open()
+    sp.append([batch(i) for i in range(3)])
+    sp.close()
+    seg = segments(d)[0]
+    data = bytearray(seg.read_bytes())
+    data[rec.FILE_HEADER_SIZE + rec.HEADER.size + 2] ^= 0x01
+    seg.write_bytes(bytes(data))
+    first = Spool(str(d)).open()
+    assert first.drops == {DAMAGED: 3}
+    first.close()
+    again = Spool(str(d)).open()
+    assert again.dropped == 0
+    assert drain(again) == [batch(1)[0], batch(2)[0]]
+
+
+def test_damage_after_opening_is_found_when_read(tmp_path):
+    d = tmp_path / "s"
+    sp = Spool(str(d)).open()
+    sp.append([batch(i) for i in range(3)])
+    seg = segments(d)[0]
+    data = bytearray(seg.read_bytes())
+    data[-3] ^= 0x01
+    seg.write_bytes(bytes(data))
+    assert drain(sp) == [batch(0)[0], batch(1)[0]]
+    assert sp.drops == {DAMAGED: 3} and sp.lines == 0
+
+
+@pytest.mark.parametrize("content", [b"CCS1" + bytes(12) + b"h.m.k 1 2\n",
+                                     rec.FILE_HEADER[:8] + b"\x03\0\0\0" + bytes(4) + b"future"],
+                         ids=["version-1", "version-3"])
+def test_a_segment_of_an_unknown_format_is_set_aside(tmp_path, content):
+    d = tmp_path / "s"
+    d.mkdir()
+    (d / "00000000000000000001.seg").write_bytes(content)
+    sp = Spool(str(d)).open()
+    assert not sp and sp.dropped == 0
+    assert (d / "00000000000000000001.seg.unknown").read_bytes() == content
+    sp.append([batch(1)])
+    assert drain(sp) == [batch(1)[0]]
+
+
+def test_a_damaged_file_header_is_not_an_unknown_format(tmp_path):
     d = tmp_path / "s"
     sp = Spool(str(d)).open()
     sp.append([batch(1), batch(2)])
     sp.close()
-    seg = d / sorted(os.listdir(d))[0]
-    whole = seg.read_bytes()
-    with open(seg, "ab") as f:  # a power cut in the middle of the next record
-        f.write(HEADER.pack(b"CCS1", 500, 3, 0) + b"h.m.k0 0 10")
-    again = Spool(str(d)).open()
-    assert again.torn == 1
-    assert seg.read_bytes() == whole
-    assert drain(again) == [batch(1)[0], batch(2)[0]]
-
-
-def test_a_corrupted_record_ends_what_is_trusted_in_its_segment(tmp_path):
-    d = tmp_path / "s"
-    sp = Spool(str(d)).open()
-    sp.append([batch(1), batch(2), batch(3)])
-    sp.close()
-    seg = d / os.listdir(d)[0]
+    seg = segments(d)[0]
     data = bytearray(seg.read_bytes())
-    second = len(batch(1)[0]) + HEADER.size
-    data[second + HEADER.size + 2] ^= 0xFF  # flip a byte in record 2's payload
+    data[9] ^= 0xFF  # the version field
     seg.write_bytes(bytes(data))
-    records, end, torn = scan(str(seg))
-    assert len(records) == 1 and torn
-    assert drain(Spool(str(d)).open()) == [batch(1)[0]]
+    assert drain(Spool(str(d)).open()) == [batch(1)[0], batch(2)[0]]
+
+
+def test_a_second_spool_on_the_same_directory_is_refused(tmp_path):
+    first = Spool(str(tmp_path / "s")).open()
+    with pytest.raises(SpoolBusy, match=str(tmp_path / "s")) as err:
+        Spool(str(tmp_path / "s")).open()
+    assert f"pid {os.getpid()}" in str(err.value)
+    first.close()
+    Spool(str(tmp_path / "s")).open().close()  # released
+
+
+def test_a_removed_directory_is_created_again_and_its_lines_counted(tmp_path):
+    d = tmp_path / "s"
+    sp = Spool(str(d), max_bytes=64 << 10).open()
+    for i in range(300):
+        sp.append([batch(i)])
+    before = sp.lines
+    for p in d.iterdir():
+        p.unlink()
+    d.rmdir()
+    sp.append([batch(1000)])
+    assert (d / "lock").exists()
+    assert sp.drops == {REMOVED: before}
+    assert drain(sp) == [batch(1000)[0]]
+
+
+def test_a_removed_segment_is_skipped_and_counted(tmp_path):
+    d = tmp_path / "s"
+    sp = Spool(str(d), max_bytes=64 << 10).open()
+    for i in range(300):
+        sp.append([batch(i)])
+    first = segments(d)[0]
+    in_first = len(rec.scan(first.read_bytes(), rec.FILE_HEADER_SIZE)[0])
+    first.unlink()
+    kept = drain(sp)
+    assert kept == [batch(i)[0] for i in range(in_first, 300)]
+    assert sp.drops == {REMOVED: 3 * in_first}
 
 
 def test_unwritable_place_raises_oserror(tmp_path):
@@ -119,18 +255,14 @@ def test_unwritable_place_raises_oserror(tmp_path):
     assert sp.lines == 0
 
 
-def test_a_failed_append_leaves_no_half_record(tmp_path, monkeypatch):
-    sp = Spool(str(tmp_path / "s")).open()
+def test_a_full_disk_stores_nothing_half_and_the_spool_goes_on(tmp_path):
+    d = tmp_path / "s"
+    sp = Spool(str(d)).open()
     sp.append([batch(1)])
-    real_fsync = os.fsync
-
-    def full(fd):
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(os, "fsync", full)
-    with pytest.raises(OSError):
+    size = disk_bytes(d)
+    with full_disk(10), pytest.raises(OSError):  # a short write, then ENOSPC
         sp.append([batch(2)])
-    monkeypatch.setattr(os, "fsync", real_fsync)
+    assert disk_bytes(d) == size
     sp.append([batch(3)])
     sp.close()
-    assert drain(Spool(str(tmp_path / "s")).open()) == [batch(1)[0], batch(3)[0]]
+    assert drain(Spool(str(d)).open()) == [batch(1)[0], batch(3)[0]]

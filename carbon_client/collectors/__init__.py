@@ -8,15 +8,20 @@ from carbon_client.collectors.basic import Cpu, Load, Memory, Paging, Swap, Syst
 from carbon_client.collectors.cgroup import Cgroup
 from carbon_client.collectors.devices import Disk, Net
 from carbon_client.collectors.fs import Filesystems
+from carbon_client.collectors.kernel import Kernel, Processes
+from carbon_client.collectors.netstack import Conntrack, Sockstat, Softnet
+from carbon_client.collectors.netstat import Netstat
 from carbon_client.collectors.nfs import Nfs, Nfsd
 from carbon_client.collectors.nfsmount import NfsMounts
 from carbon_client.collectors.process import Process
+from carbon_client.collectors.pressure import Pressure
 from carbon_client.collectors.writeboost import Writeboost
 from carbon_client.metrics import Collector
 
 REGISTRY: dict[str, type[Collector]] = {
     c.name: c for c in (Load, Cpu, System, Memory, Swap, Paging, Disk, Net, Filesystems, Nfs, Nfsd, Writeboost,
-                        NfsMounts, Process, Cgroup)
+                        NfsMounts, Process, Cgroup, Pressure, Netstat, Sockstat, Softnet,
+                        Conntrack, Kernel, Processes)
 }
 
 

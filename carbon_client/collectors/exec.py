@@ -29,6 +29,7 @@ log = logging.getLogger("carbon_client.collectors")
 
 class Exec(Collector):
     blocking = True
+    open_keys = True  # whatever the command prints
     description = "The values an exec collector's command prints (`exec` in the config)."
 
     def __init__(self, source, options, spec) -> None:

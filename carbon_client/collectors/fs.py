@@ -123,7 +123,9 @@ class Filesystems(Collector):
         "device in /proc/filesystems (tmpfs, overlay, proc, cgroup are left out), and NFS "
         "mounts (nfs, nfs4; `nfs_mounts` chooses them). Each block device is reported once, "
         "at its first mount point; each NFS mount point once. `/` is `root` and `/var/lib` is "
-        "`var_lib`. Sizes come from psutil.disk_usage (df's arithmetic: used_percent is "
+        "`var_lib`. `fs_types` (types, globs) replaces the block-backed rule, `fs_types_exclude` "
+        "leaves types out, `fs_mounts` and `fs_mounts_exclude` choose mount points (or names) by "
+        "glob. Sizes come from psutil.disk_usage (df's arithmetic: used_percent is "
         "used / (used + available)), inodes from statvfs. NFS mounts also send `responsive`: "
         "1 when statvfs answered within `nfs_statvfs_timeout`, 0 (and no sizes) when it did "
         "not or failed (EIO, ESTALE...); a mount that has not answered is not asked again until "
@@ -141,6 +143,10 @@ class Filesystems(Collector):
         self._mounts: list = []
         self._network_mounts: list = []
         self.select = Selector(getattr(options, "nfs_mounts", None))
+        self.types = Selector(getattr(options, "fs_types", None))
+        self.types_exclude = Selector(getattr(options, "fs_types_exclude", None))
+        self.mounts = Selector(getattr(options, "fs_mounts", None))
+        self.mounts_exclude = Selector(getattr(options, "fs_mounts_exclude", None))
         self.timeout: float = getattr(options, "nfs_statvfs_timeout", 2.0)
         self.statvfs = Statvfs()
         self._network: frozenset = frozenset()
@@ -163,16 +169,29 @@ class Filesystems(Collector):
         if self._fstypes is None or any(m.fstype not in self._fstypes for m in mounts):
             # A module loaded since (xfs on first mount) adds its type.
             self._fstypes = parse_filesystems(self.source.read_proc("filesystems"))
-        fstypes = self._fstypes
-        self._mounts = [
-            m for m in mounts if fstypes.get(m.fstype, False) and m.fstype not in _SKIP_TYPES
-        ]
+        chosen = [m for m in mounts if self._typed(m.fstype) and self._placed(m.mountpoint)]
+        self._mounts = [m for m in chosen if m.fstype not in NETWORK_TYPES]
         select = self.select
         self._network_mounts = [
-            m for m in mounts if m.fstype in NETWORK_TYPES
+            m for m in chosen if m.fstype in NETWORK_TYPES
             and (select.globs is None or select.explicit(m.mountpoint, mount_component(m.mountpoint)))
         ]
         return self._mounts
+
+    def _typed(self, fstype: str) -> bool:
+        """A type ``fs_types`` names (by default: block-backed, or NFS), not in ``fs_types_exclude``."""
+        if self.types_exclude.globs is not None and self.types_exclude.explicit(fstype):
+            return False
+        if self.types.globs is not None:
+            return self.types.explicit(fstype)
+        return fstype in NETWORK_TYPES or (self._fstypes.get(fstype, False) and fstype not in _SKIP_TYPES)
+
+    def _placed(self, mountpoint: str) -> bool:
+        """A mount point (or its instance name) ``fs_mounts`` names, not in ``fs_mounts_exclude``."""
+        name = mount_component(mountpoint)
+        if self.mounts.globs is not None and not self.mounts.explicit(mountpoint, name):
+            return False
+        return self.mounts_exclude.globs is None or not self.mounts_exclude.explicit(mountpoint, name)
 
     def read(self) -> Raw:
         out: dict[Optional[str], tuple] = {}

@@ -36,6 +36,19 @@ def short_hostname() -> str:
     return socket.gethostname().split(".")[0] or "localhost"
 
 
+HOSTNAME_METHODS = ("short", "fqdn", "fqdn_reversed")
+FORMATS = ("plain", "tags")
+
+
+def host_name(method: str) -> str:
+    """This host's name by ``method``: ``web01``, ``web01.example.com`` (one path level, its
+    dots sent as _) or ``com.example.web01`` (as many levels as labels)."""
+    if method == "short":
+        return short_hostname()
+    fqdn = socket.getfqdn() or short_hostname()
+    return ".".join(reversed(fqdn.split("."))) if method == "fqdn_reversed" else fqdn
+
+
 def _directory(v: Any, key: str) -> str:
     path = text(v, key)
     if not os.path.isdir(path):
@@ -58,6 +71,15 @@ def _op_glob(v: Any, key: str) -> str:
     return name(v, key).lower()
 
 
+def _netstat_field(v: Any, key: str) -> str:
+    s = name(v, key)
+    table, dot, field = s.partition(".")
+    if s not in ("default", "all") and not (dot and table and field and "." not in field):
+        raise ConfigError(key, f"{quote(s)}: expected default, all or a Table.Field glob "
+                               "(TcpExt.ListenDrops, Tcp.*, tcpext.TCPAbortOn*)")
+    return s
+
+
 # Path components: naming.py turns spaces, like anything outside [A-Za-z0-9_-], into _
 # (the CLI says so); a control character or a line break is refused. A prefix is dotted.
 _component = string(max_len=255)
@@ -70,6 +92,10 @@ class Config:
     interval: int = setting(10, duration(1, 86400, whole=True))
     hostname: str = setting(check=_component, default_factory=short_hostname)
     prefix: str = setting("", _prefix)
+    postfix: str = setting("", _prefix)
+    hostname_method: str = setting("short", choice(HOSTNAME_METHODS))
+    format: str = setting("plain", choice(FORMATS))
+    send_jitter: Optional[float] = setting(None, optional(duration(0, 3600)))
     proc_root: str = setting("/proc", _directory)
     sys_root: str = setting("/sys", _directory)
     collectors: Optional[tuple[str, ...]] = setting(None, each(_collector, at_least=1, commas=True))
@@ -86,7 +112,10 @@ class Config:
     backoff_max: float = setting(60.0, duration(0.01, 86400))
     connect_timeout: float = setting(5.0, duration(0.1, 600))
     write_timeout: float = setting(10.0, duration(0.1, 600))
-    flush_timeout: float = setting(5.0, duration(0, 3600))
+    # Open a new connection this often (load-balanced relays); None: keep one for ever.
+    reconnect_interval: Optional[float] = setting(None, optional(duration(10, 86400)))
+    # At most 20 s: stopping (flush, release sockets, spool) fits the unit's TimeoutStopSec=30s.
+    flush_timeout: float = setting(5.0, duration(0, 20))
     command_timeout: float = setting(5.0, duration(0.1, 600))
     spool_dir: Optional[str] = setting(None, optional(text))
     spool_max_bytes: int = setting(256 << 20, number(SPOOL_MIN_BYTES, 1 << 40, integer=True))
@@ -108,6 +137,14 @@ class Config:
     cgroup_exclude: Optional[tuple[str, ...]] = setting(None, each(name, at_least=1, commas=True))
     cgroup_names: Optional[tuple[tuple[str, str], ...]] = setting(None, optional(cgroup_names))
 
+    # -- fs: which mounts (Telegraf's mount_points / ignore_fs, collectd df's MountPoint / FSType)
+    # Mount points (or instance names: `root`, `var_lib`), globs: only these; and never these.
+    fs_mounts: Optional[tuple[str, ...]] = setting(None, each(text, at_least=1))
+    fs_mounts_exclude: Optional[tuple[str, ...]] = setting(None, each(text, at_least=1))
+    # Filesystem types, globs: only these (tmpfs too when named), instead of the block-backed rule.
+    fs_types: Optional[tuple[str, ...]] = setting(None, each(name, at_least=1, commas=True))
+    fs_types_exclude: Optional[tuple[str, ...]] = setting(None, each(name, at_least=1, commas=True))
+
     # -- nfsmount, and NFS mounts in fs -----------------------------------------------
     # Mount points (or their instance names) of the NFS mounts nfsmount and fs report.
     nfs_mounts: Optional[tuple[str, ...]] = setting(None, each(text, at_least=1))
@@ -115,6 +152,12 @@ class Config:
     nfsmount_ops: Optional[tuple[str, ...]] = setting(None, each(_op_glob, at_least=1))
     # How long fs waits for statvfs of an NFS mount before reporting it unresponsive.
     nfs_statvfs_timeout: float = setting(2.0, duration(0.01, 600))
+
+    # -- pressure, netstat, sockstat, softnet, conntrack, kernel, processes ----------------------
+    # netstat: which Table.Field counters of /proc/net/snmp, netstat and snmp6 (default, all, globs).
+    netstat_fields: tuple[str, ...] = setting(("default",), each(_netstat_field, at_least=1, commas=True))
+    # softnet: per-CPU instances (cpuN) as well as the sum over CPUs.
+    softnet_per_cpu: bool = setting(False, boolean)
 
 
 VALIDATORS = checks_of(Config)
@@ -144,6 +187,8 @@ def build(file_values: Optional[Mapping[str, Any]] = None, flags: Optional[Mappi
     given = flag_values(flags)
     merged.update(given)
     origin.update({k: flag_name(k) for k in given})
+    if "hostname" not in merged and merged.get("hostname_method", "short") != "short":
+        merged["hostname"] = host_name(merged["hostname_method"])
     config = replace(Config(), **merged)
     _check_together(config, lambda k: origin.get(k, k))
     return config
@@ -188,6 +233,11 @@ def _check_extensions(c: Config, where: Callable[[str], str]) -> None:
 
 def _check_together(c: Config, where: Callable[[str], str]) -> None:
     _check_extensions(c, where)
+    if c.send_jitter is not None and c.send_jitter >= c.interval:
+        raise ConfigError(where("send_jitter"), f"{c.send_jitter:g}s must be shorter than interval ({c.interval}s)")
+    if c.format == "tags" and c.layout == "legacy":
+        raise ConfigError(where("format"), "tags and the legacy layout do not go together: the legacy paths are "
+                                           "the original script's plain ones")
     if c.backoff_min > c.backoff_max:
         raise ConfigError(where("backoff_min"), f"{c.backoff_min:g} must not exceed backoff_max ({c.backoff_max:g})")
     if c.protocol == "udp":

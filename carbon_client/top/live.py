@@ -25,11 +25,9 @@ class LiveView:
     ``carbon`` block reads the agent's health sample (group ``carbon_client``),
     whose ``sent`` the sampler has already made a rate.
 
-    ``agent`` here and ``stats`` in :meth:`show` are what ``run`` passes
-    (carbon_client/daemon.py); the rows need neither, so neither is read.
     """
 
-    def __init__(self, agent, out, *, color: Optional[bool] = None, tty: Optional[bool] = None,
+    def __init__(self, out, *, color: Optional[bool] = None, tty: Optional[bool] = None,
                  termsize=None) -> None:
         self.out = out
         self.color = term_colors(out) if color is None else color
@@ -61,7 +59,7 @@ class LiveView:
         blocks.append(sender_block())
         return blocks
 
-    def show(self, result, stats: Optional[dict] = None) -> None:
+    def show(self, result) -> None:
         """The header at the first cycle (``result``: the agent's CycleResult), one row at each later one."""
         frame = Frame(result.samples)
         try:

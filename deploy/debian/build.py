@@ -3,7 +3,7 @@
 The package installs:
 
 - /opt/carbon-client/lib: the agent's wheel and its dependencies (psutil,
-  PyYAML, graphyte, tenacity), for Debian's own python3;
+  PyYAML, tenacity), for Debian's own python3;
 - /opt/carbon-client/bin/carbon-client: the unit's ExecStart, which runs
   ``/usr/bin/python3 -I`` with that directory first on sys.path;
 - /opt/carbon-client/share/systemd/carbon-client.service.d: the opt-in
@@ -24,7 +24,7 @@ older python3-yaml or python3-tenacity on the host is never used.
 Dependencies are resolved for the target interpreter (the build host's
 /usr/bin/python3, the Debian release the package is for), its glibc and its
 architecture, with binary wheels only; pure-Python ones published only as
-sdists (graphyte) are built into wheels first. Needs network access to the
+sdists are built into wheels first. Needs network access to the
 package index, as ``pip install .`` does.
 """
 

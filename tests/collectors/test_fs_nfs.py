@@ -194,3 +194,48 @@ def test_a_call_that_returns_late_is_dropped_and_the_mount_asked_again(tmp_path)
     got = s.ask([p], 1.0)
     assert isinstance(got[p], os.statvfs_result)
     assert server.calls == [p, p] and s.pending == {}
+
+
+# -- fs_mounts, fs_mounts_exclude, fs_types, fs_types_exclude -----------------------------------
+
+def local_mounts(tmp: Path, mounts: dict[str, str], **options) -> Filesystems:
+    """fs over a mount table of local directories, each ``name: fstype``. They all sit on
+    tmp_path's device, so fs reports the first one chosen (each device once)."""
+    proc = tmp / "proc"
+    (proc / "self").mkdir(parents=True)
+    (proc / "filesystems").write_text("nodev\tproc\nnodev\ttmpfs\nnodev\tnfs4\n\text4\n\txfs\n\tvfat\n")
+    lines = ["proc /proc proc rw 0 0"]
+    for name, fstype in mounts.items():
+        (tmp / name).mkdir()
+        lines.append(f"/dev/x {tmp / name} {fstype} rw 0 0")
+    (proc / "self/mounts").write_text("\n".join(lines) + "\n")
+    config = build(None, {"proc_root": str(proc), **options})
+    return Filesystems(Source(str(proc), str(tmp)), config)
+
+
+MOUNTS = {"boot": "vfat", "data": "ext4", "scratch": "tmpfs", "srv": "xfs"}
+
+
+@pytest.mark.parametrize("options,first", [
+    ({}, "boot"),  # block-backed types by default: not tmpfs
+    ({"fs_types_exclude": ["vfat"]}, "data"),
+    ({"fs_types": ["tmpfs"]}, "scratch"),  # named, tmpfs is reported
+    ({"fs_types": ["x*"]}, "srv"),
+    ({"fs_mounts_exclude": ["*/boot", "*data"]}, "srv"),
+    ({"fs_mounts": ["*/srv"]}, "srv"),
+    ({"fs_mounts": ["*/scratch"]}, None),  # the mount is chosen, its type is not
+    ({"fs_mounts": ["*/scratch", "*/data"], "fs_types": ["tmpfs", "ext4"], "fs_types_exclude": ["ext*"]},
+     "scratch"),
+])
+def test_mounts_and_types_choose_what_fs_reports(tmp_path, options, first):
+    fs = local_mounts(tmp_path, MOUNTS, **options)
+    got = list(fs.read())
+    assert got == ([] if first is None else [mount_component(str(tmp_path / first))])
+
+
+def test_fs_mounts_exclude_applies_to_nfs_mounts_too(tmp_path):
+    host = Host(tmp_path, fs_mounts_exclude=["*/b"])
+    host.server.answers[str(host.dirs["a"])] = ANSWER
+    values = host.read()
+    assert host.of(values, "a")["responsive"] == 1
+    assert host.of(values, "b") == {}

@@ -39,12 +39,6 @@ def test_str_is_what_parse_reads():
         assert parse_destination(str(d)) == d
 
 
-def test_destination_is_the_senders():
-    from carbon_client import sender
-
-    assert sender.Destination is Destination
-
-
 def test_udp_destinations_must_resolve_at_load_time():
     with pytest.raises(ConfigError) as e:
         build(None, {"protocol": "udp", "carbon": ["127.0.0.1:2003", "no-such-host.invalid:2003"]})

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from carbon_client.agent import open_spool
 from carbon_client.config.loader import MAX_BYTES
 from tests.line_server import LineServer
 
@@ -242,15 +241,3 @@ def test_an_empty_file_at_reload_never_means_the_defaults(tmp_path):
         srv.stop()
     assert "localhost:2003" not in log
     assert srv.connections == 1
-
-
-# -- the spool limit ---------------------------------------------------------------------------
-
-
-def test_a_64_kib_spool_stays_under_64_kib(tmp_path):
-    spool = open_spool(str(tmp_path / "spool"), 64 << 10)  # as the sender opens it
-    for ts in range(200):
-        spool.append([(b"".join(b"h.k%d %d %d\n" % (i, i, ts) for i in range(100)), 100)])
-        on_disk = sum(p.stat().st_size for p in (tmp_path / "spool").iterdir())
-        assert on_disk <= 64 << 10, f"{on_disk} bytes after {ts + 1} appends"
-    assert spool.dropped > 0 and spool.lines > 0

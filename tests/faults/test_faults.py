@@ -1,7 +1,7 @@
 """Fault injection: whatever Carbon or the host does, every (path, timestamp) produced arrives.
 
 In-process scenarios drive a real Agent (on the shared /proc capture) and a
-real TcpSender against loopback receivers and a real carbon-cache, so the set
+real sender against loopback receivers and a real carbon-cache, so the set
 of lines produced is known exactly. Process scenarios run `carbon-client run`
 and check what a receiver got against what the agent spooled, and that the
 timestamps are contiguous and complete for every path.
@@ -9,34 +9,20 @@ timestamps are contiguous and complete for every path.
 
 from __future__ import annotations
 
-import os
-import resource
 import signal
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
-
-from carbon_client.agent import Agent, make_sender
+from carbon_client.agent import Agent
 from carbon_client.config import build
-from carbon_client.spool import HEADER, Spool, scan
+from carbon_client.sender import make_sender
+from carbon_client.sender import records as rec
+from carbon_client.sender.spool import Spool
+from tests.faults.process import (
+    COLLECTORS, FIXTURES, arrived, assert_all_arrived, assert_contiguous_and_complete, pairs, peak_rss_mb,
+    spooled, start_agent, steady_paths, stop_agent, without_health,
+)
 from tests.line_server import LineServer
-
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-CLI = [sys.executable, "-m", "carbon_client"]
-COLLECTORS = "load,memory,swap,net"
-
-
-def pairs(lines) -> set[tuple[str, int]]:
-    out = set()
-    for line in lines:
-        if isinstance(line, bytes):
-            line = line.decode()
-        path, _value, ts = line.split()
-        out.add((path, int(ts)))
-    return out
 
 
 def agent_config(*ports, **over):
@@ -76,16 +62,6 @@ class Run:
         # memory stayed bounded: never more lines held than the buffer allows
         assert self.max_buffered <= self.config.buffer_lines
         return self.sender.close(timeout)
-
-
-def arrived(srv, produced, timeout=15):
-    """What ``srv`` received, once it has all of ``produced`` or the timeout passed."""
-    return pairs(srv.wait_for(lambda g: produced <= pairs(g), timeout=timeout))
-
-
-def assert_all_arrived(produced, received):
-    missing = produced - received
-    assert not missing, f"{len(missing)} of {len(produced)} lost, e.g. {sorted(missing)[:3]}"
 
 
 # -- in-process scenarios ---------------------------------------------------------
@@ -147,7 +123,7 @@ def test_a_stalled_carbon_is_detected_by_the_write_deadline():
     chunk = b"f.x.y 1 1700000000\n" * 50_000  # ~1 MB a put: more than the socket buffers hold
     deadline = time.monotonic() + 20
     while s.stats()["reconnects"] < 1 and time.monotonic() < deadline:
-        s.put(chunk)
+        s.put(chunk, 50_000)
         time.sleep(0.1)
     srv.stop()
     s.close(0.1)
@@ -206,67 +182,6 @@ def test_mode_all_with_one_destination_down():
 # -- the agent as a process ---------------------------------------------------------------
 
 
-def start_agent(tmp_path, *args, preexec=None, name="agent"):
-    err = open(tmp_path / f"{name}.err", "w")
-    proc = subprocess.Popen(
-        CLI + ["run", "--no-show", "--interval", "1", "--proc-root", str(FIXTURES / "procfs"),
-               "--sys-root", str(FIXTURES), "--collectors", COLLECTORS] + list(args),
-        stdout=subprocess.DEVNULL, stderr=err, preexec_fn=preexec,
-    )
-    proc.err_path = tmp_path / f"{name}.err"
-    return proc
-
-
-def stop_agent(proc, sig=signal.SIGTERM, timeout=30):
-    proc.send_signal(sig)
-    proc.wait(timeout)
-    return proc.err_path.read_text()
-
-
-def peak_rss_mb(proc) -> float:
-    for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def spooled(spool_dir) -> set[tuple[str, int]]:
-    out = set()
-    for root, _dirs, files in os.walk(spool_dir):
-        for name in files:
-            path = os.path.join(root, name)
-            data = Path(path).read_bytes()
-            for off, length, _n in scan(path)[0]:
-                out |= pairs(data[off + HEADER.size: off + length].splitlines())
-    return out
-
-
-def assert_contiguous_and_complete(got: set[tuple[str, int]], host: str, paths_per_tick: int):
-    """Every tick between the first and the last has every path of the steady set."""
-    mine = {(p, ts) for p, ts in got if p.startswith(host + ".")}
-    stamps = sorted({ts for _, ts in mine})
-    assert stamps, f"nothing from {host}"
-    assert stamps == list(range(stamps[0], stamps[-1] + 1)), f"gaps in {stamps}"
-    per_tick = {ts: sum(1 for _, t in mine if t == ts) for ts in stamps}
-    # the first tick of a run has no rates: only steady ticks must be complete
-    short = [ts for ts in stamps[1:] if per_tick[ts] < paths_per_tick]
-    assert not short, f"incomplete ticks {short[:5]}"
-
-
-def steady_paths(tmp_path) -> int:
-    """How many lines one steady tick of the process scenarios has (two samples, rates included)."""
-    r = subprocess.run(CLI + ["once", "--interval", "1", "--proc-root", str(FIXTURES / "procfs"),
-                              "--sys-root", str(FIXTURES), "--collectors", COLLECTORS],
-                       capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stderr
-    # `once` has no sender: its health lines lack the sender's rates; count without health
-    return sum(1 for line in r.stdout.splitlines() if ".carbon_client." not in line)
-
-
-def without_health(got):
-    return {(p, ts) for p, ts in got if ".carbon_client." not in p}
-
-
 def test_sigterm_with_carbon_down_then_restart_replays_the_spool(tmp_path):
     srv = LineServer()
     spool = tmp_path / "spool"
@@ -276,7 +191,7 @@ def test_sigterm_with_carbon_down_then_restart_replays_the_spool(tmp_path):
     rss = peak_rss_mb(first)
     err = stop_agent(first)
     assert first.returncode == 0, err
-    assert "unsent lines are in the spool" in err
+    assert "spooled for the next start" in err
     kept = spooled(spool)
     assert len({ts for _, ts in kept}) >= 3
     srv.start()
@@ -285,7 +200,7 @@ def test_sigterm_with_carbon_down_then_restart_replays_the_spool(tmp_path):
     stop_agent(second)
     srv.stop()
     assert_all_arrived(kept, got)
-    assert_contiguous_and_complete(without_health(got), "s", steady_paths(tmp_path))
+    assert_contiguous_and_complete(without_health(got), "s", steady_paths())
     assert rss < 60
 
 
@@ -316,9 +231,9 @@ def test_a_spool_with_a_torn_last_record_is_replayed_up_to_the_tear(tmp_path):
     good = [(f"t.old.k{i} {i} 1700000000\n".encode(), 1) for i in range(50)]
     sp.append(good)
     sp.close()
-    seg = spool / os.listdir(spool)[0]
+    seg = next(spool.glob("*.seg"))
     with open(seg, "ab") as f:
-        f.write(HEADER.pack(b"CCS1", 4096, 70, 12345) + b"t.old.torn 1 17")
+        f.write(rec.record(b"t.old.torn 1 1700000000\n" * 70, 70)[:-30])
     srv = LineServer().start()
     agent = start_agent(tmp_path, "--carbon", f"127.0.0.1:{srv.port}", "--spool-dir", str(spool),
                         "--hostname", "t")
@@ -327,7 +242,7 @@ def test_a_spool_with_a_torn_last_record_is_replayed_up_to_the_tear(tmp_path):
     err = stop_agent(agent)
     srv.stop()
     assert agent.returncode == 0
-    assert "torn record" in err
+    assert "damaged records skipped, 70 lines lost" in err
     assert {x for x in got if x.startswith("t.old.")} == {d.decode().strip() for d, _ in good}
 
 
@@ -345,30 +260,7 @@ def test_spool_directory_unwritable(tmp_path):
     srv.stop()
     assert agent.returncode == 0
     assert "unusable" in err
-    assert_contiguous_and_complete(without_health(pairs(srv.lines())), "u", steady_paths(tmp_path))
-    assert rss < 60
-
-
-def test_spool_disk_full(tmp_path):
-    def small_files():  # every spool write past 4 kB fails like a full disk (EFBIG)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
-
-    cfg = tmp_path / "small.yaml"
-    cfg.write_text("buffer_lines: 100\n")
-    srv = LineServer()
-    agent = start_agent(tmp_path, "--config", str(cfg), "--carbon", f"127.0.0.1:{srv.port}",
-                        "--spool-dir", str(tmp_path / "spool"), "--hostname", "d", preexec=small_files)
-    time.sleep(5)
-    assert agent.poll() is None, "the agent died on a full disk"
-    rss = peak_rss_mb(agent)
-    srv.start()
-    got = srv.wait_for(lambda g: any(".carbon_client.dropped " in x and float(x.split()[1]) > 0 for x in g),
-                       timeout=15)
-    err = stop_agent(agent)
-    srv.stop()
-    assert "cannot spool" in err
-    assert any(x.startswith("d.carbon_client.dropped ") and float(x.split()[1]) > 0 for x in got), \
-        "the loss was not reported"
+    assert_contiguous_and_complete(without_health(pairs(srv.lines())), "u", steady_paths())
     assert rss < 60
 
 
@@ -399,7 +291,7 @@ def test_sighup_good_config_keeps_buffered_lines_bad_config_is_refused(tmp_path)
     assert after and after[0] == before[-1] + 1, (before, after)
     assert after[-1] >= after[0] + 3  # still running on the good config after the bad one
     assert_contiguous_and_complete({(p.replace("before.", "after.", 1), ts) for p, ts in got},
-                                   "after", steady_paths(tmp_path))
+                                   "after", steady_paths())
 
 
 def test_many_reconnects_keep_memory_bounded():

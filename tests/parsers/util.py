@@ -21,6 +21,11 @@ def proc(rel: str) -> str:
     return (PROC / rel).read_text(encoding="utf-8")
 
 
+def wave2(rel: str) -> str:
+    """A capture under tests/fixtures/wave2 (``procfs-live-vm618/proc/uptime``)."""
+    return (FIXTURES / "wave2" / rel).read_text(encoding="utf-8")
+
+
 @contextmanager
 def raises_naming(line: str) -> Iterator[None]:
     """The block raises ParseError whose message quotes ``line`` as the parsers do."""

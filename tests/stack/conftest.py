@@ -14,7 +14,11 @@ One session-scoped ``stack`` serves the dashboard and alert tests:
   it runs a stand-in ``dmsetup`` (first on its PATH) that replays captured
   dm-writeboost status lines with growing hit/miss counters for two
   devices, and reads a sys root holding captured cgroup v2 trees (this host
-  has no systemd services);
+  has no systemd services); the same tree holds the 6.18 captures of
+  pressure, snmp (its TCP segment counters raised by the same thread),
+  netstat, snmp6, sockstat, softnet_stat and conntrack
+  (tests/fixtures/wave2/procfs-live-vm618), read with ``softnet_per_cpu: true``,
+  so the network stack dashboard is checked on known data whatever this host has;
 - synthetic ``ghost-*`` hosts written straight into Carbon give each alert
   rule a case that must fire.
 """
@@ -47,7 +51,8 @@ FIXTURE_HOST = "nfs-fixture"
 
 
 # Collector name -> its module in carbon_client/collectors/.
-MODULES = {"nfs": "nfs", "nfsd": "nfs", "writeboost": "writeboost"}
+MODULES = {"nfs": "nfs", "nfsd": "nfs", "writeboost": "writeboost", "sockstat": "netstack", "softnet": "netstack",
+           "conntrack": "netstack"}
 
 
 def collector_missing(name: str) -> Optional[str]:
@@ -162,14 +167,28 @@ def nfs_mounts(proc_root: Path) -> str:
     return "\n".join(moved)
 
 
-class MovingNfs:
-    """Rewrites the copied nfs/nfsd files, the pool_stats and the mountstats every half second
-    (atomically)."""
+def grow_tcp(text: str, step: int) -> str:
+    """A /proc/net/snmp capture whose Tcp InSegs and OutSegs grew by 1000 per step, RetransSegs by 3."""
+    lines = text.splitlines()
+    for i in range(0, len(lines) - 1, 2):
+        names, values = lines[i].split(), lines[i + 1].split()
+        if names[0] == "Tcp:":
+            for name, step_size in (("InSegs", 1000), ("OutSegs", 1000), ("RetransSegs", 3)):
+                at = names.index(name)
+                values[at] = str(int(values[at]) + step_size * step)
+            lines[i + 1] = " ".join(values)
+    return "\n".join(lines) + "\n"
+
+
+class MovingCounters:
+    """Rewrites the copied nfs/nfsd files, the pool_stats, the mountstats and the 6.18 net/snmp
+    capture every half second (atomically)."""
 
     def __init__(self, proc_root: Path) -> None:
         self.root = proc_root
-        self.base = {rel: (FIXTURES / "procfs" / rel).read_text() for rel in NFS_FILES}
-        self.base["fs/nfsd/pool_stats"] = (FIXTURES / POOL_STATS).read_text()
+        self.base = {rel: ((FIXTURES / "procfs" / rel).read_text(), raise_counters) for rel in NFS_FILES}
+        self.base["fs/nfsd/pool_stats"] = ((FIXTURES / POOL_STATS).read_text(), raise_counters)
+        self.base["net/snmp"] = ((FIXTURES / "wave2/procfs-live-vm618/proc/net/snmp").read_text(), grow_tcp)
         self.mountstats = nfs_mounts(proc_root)
         self.stop_event = threading.Event()
         self.step = 0
@@ -177,11 +196,11 @@ class MovingNfs:
         self.thread = threading.Thread(target=self.run, daemon=True)
 
     def write(self) -> None:
-        for rel, text in self.base.items():
+        for rel, (text, grow) in self.base.items():
             dst = self.root / rel
             dst.parent.mkdir(parents=True, exist_ok=True)
             tmp = dst.with_suffix(".tmp")
-            tmp.write_text(raise_counters(text, self.step))
+            tmp.write_text(grow(text, self.step))
             os.replace(tmp, dst)
         tmp = self.root / "self/mountstats.tmp"
         tmp.write_text(raise_mountstats(self.mountstats, self.step))
@@ -192,7 +211,7 @@ class MovingNfs:
             self.step += 1
             self.write()
 
-    def start(self) -> "MovingNfs":
+    def start(self) -> "MovingCounters":
         self.thread.start()
         return self
 
@@ -200,6 +219,23 @@ class MovingNfs:
         self.stop_event.set()
         if self.thread.is_alive():
             self.thread.join(5)
+
+
+# -- the network stack captures ------------------------------------------------------------
+
+NETSTACK = ("pressure", "netstat", "sockstat", "softnet", "conntrack")
+NETSTACK_FILES = (
+    "pressure/cpu", "pressure/io", "pressure/memory", "net/netstat", "net/snmp6", "net/sockstat",
+    "net/sockstat6", "net/softnet_stat", "net/stat/nf_conntrack", "sys/net/netfilter/nf_conntrack_count",
+    "sys/net/netfilter/nf_conntrack_max",
+)
+
+
+def copy_netstack(proc_root: Path) -> None:
+    live = FIXTURES / "wave2" / "procfs-live-vm618" / "proc"
+    for rel in NETSTACK_FILES:
+        (proc_root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (proc_root / rel).write_bytes((live / rel).read_bytes())
 
 
 # -- a stand-in dmsetup ------------------------------------------------------------------
@@ -305,6 +341,10 @@ def ghost_lines(now: int) -> list[str]:
             f"ghost-cgroup.cgroup.web.memory_percent 95.5 {ts}",
             f"ghost-cgroup.cgroup.db.memory_percent 40 {ts}",
             f"ghost-nfsmount.fs.mnt_data.responsive 0 {ts}",
+            f"ghost-pressure.pressure.memory.full.avg60 35.5 {ts}",
+            f"ghost-pressure.pressure.io.full.avg60 2.5 {ts}",
+            f"ghost-conntrack.conntrack.used_percent 96.2 {ts}",
+            f"ghost-listen.netstat.tcpext.ListenDrops 4.5 {ts}",
         ]
     return lines
 
@@ -363,10 +403,13 @@ def stack(tmp_path_factory):
     root = tmp_path_factory.mktemp("stack")
     cache = CarbonCache(root / "carbon")
     proc_root = root / "proc"
-    nfs = MovingNfs(proc_root)
+    nfs = MovingCounters(proc_root)
     writeboost = collector_missing("writeboost") is None
-    collectors = [c for c in ("nfs", "nfsd", "writeboost", "nfsmount", "fs", "cgroup")
+    collectors = [c for c in ("nfs", "nfsd", "writeboost", "nfsmount", "fs", "cgroup", *NETSTACK)
                   if collector_missing(c) is None]
+    copy_netstack(proc_root)
+    fixture_config = root / "fixture.yaml"
+    fixture_config.write_text("softnet_per_cpu: true\n")
     env = dict(os.environ)
     if writeboost:
         install_dmsetup(root / "bin", root / "dmsetup.calls")
@@ -394,7 +437,7 @@ def stack(tmp_path_factory):
     if collectors:
         agents.append(AgentProcess(
             ["--interval=1", carbon, f"--hostname={FIXTURE_HOST}", f"--proc-root={proc_root}",
-             f"--sys-root={sys_root}", f"--collectors={','.join(collectors)}"],
+             f"--sys-root={sys_root}", f"--collectors={','.join(collectors)}", f"--config={fixture_config}"],
             root / "agent-fixture.log", env=env,
         ))
     try:
@@ -419,6 +462,9 @@ def stack(tmp_path_factory):
             v3 = mount_component(str(root / "nfsmounts/mnt/nfsv3"))
             sentinels += [f"{FIXTURE_HOST}.nfsmount.{v3}.write_rtt_ms", f"{FIXTURE_HOST}.fs.{v3}.responsive",
                           f"{FIXTURE_HOST}.nfsd.pool.packets_arrived"]
+        if "netstat" in collectors:
+            sentinels += [f"{FIXTURE_HOST}.netstat.tcp.RetransSegs", f"{FIXTURE_HOST}.softnet.cpu1.processed",
+                          f"{FIXTURE_HOST}.pressure.io.full.total"]
         wait_for(cache, sentinels, agents)
         settle(cache)
         yield Stack(cache, web, agents, {"main": MAIN_HOST, "fixture": FIXTURE_HOST}, writeboost)

@@ -168,3 +168,30 @@ def test_nfs_mount_unresponsive(stack):
     hosts = by_host(evaluate(stack.web, RULES["cc-nfs-unresponsive"]))
     assert hosts["ghost-nfsmount"] is True, "responsive 0 in every sample of the window"
     assert hosts[FIXTURE_HOST] is False, "the fixture's NFS mounts are directories that answer"
+
+
+def test_memory_or_io_pressure(stack):
+    if why := collector_missing("pressure"):
+        pytest.skip(why)
+    firing = evaluate(stack.web, RULES["cc-pressure"])
+    assert firing["ghost-pressure.memory"] is True, "memory full avg60 35.5 % for 10 minutes"
+    assert firing["ghost-pressure.io"] is False, "io full avg60 2.5 %"
+    # The 6.18 capture: memory full avg60 0.00, io full avg60 0.04
+    assert firing[f"{FIXTURE_HOST}.memory"] is False and firing[f"{FIXTURE_HOST}.io"] is False
+    assert any(n.startswith(MAIN_HOST + ".") for n in firing), "this host's pressure is evaluated"
+
+
+def test_conntrack_almost_full(stack):
+    if why := collector_missing("conntrack"):
+        pytest.skip(why)
+    hosts = by_host(evaluate(stack.web, RULES["cc-conntrack-full"]))
+    assert hosts["ghost-conntrack"] is True
+    assert hosts[FIXTURE_HOST] is False, "the capture tracks 0 of 262144"
+
+
+def test_listen_drops(stack):
+    if why := collector_missing("netstat"):
+        pytest.skip(why)
+    hosts = by_host(evaluate(stack.web, RULES["cc-listen-drops"]))
+    assert hosts["ghost-listen"] is True
+    assert hosts[FIXTURE_HOST] is False, "the capture's counters do not move: 0 drops per second"

@@ -28,6 +28,7 @@ HOST = {
     "cgroups": (FIXTURE_HOST, "cgroup"),
     "process-groups": (MAIN_HOST, "process"),
     "nfs-mounts": (FIXTURE_HOST, "nfsmount"),
+    "network-stack": (FIXTURE_HOST, "netstat"),
 }
 
 pytestmark = pytest.mark.integration
@@ -104,5 +105,8 @@ def test_every_metric_sent_is_on_a_dashboard(stack):
     for group in ("cgroup", "process"):
         if not collector_missing(group):
             assert group in groups
+    if not collector_missing("netstat"):
+        # the fixture agent sends the network stack groups from the captures; kernel and processes are this host's
+        assert {"pressure", "netstat", "sockstat", "softnet", "conntrack", "kernel", "processes"} <= groups
     unread = [m for m in sent if not any(p.match(m) for p in patterns)]
     assert not unread, f"{len(unread)} of {len(sent)} series on no dashboard: {unread[:40]}"

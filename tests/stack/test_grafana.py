@@ -25,6 +25,7 @@ EXPECTED = {
     "cc-probes": "probes",
     "cc-cgroups": "cgroups",
     "cc-process-groups": "process-groups",
+    "cc-netstack": "network-stack",
 }
 # Per-device dashboards and the variable their panels iterate over.
 INSTANCE_VARS = {"disks": "disk", "network": "nic", "writeboost": "dev", "probes": "probe", "cgroups": "cgroup",
@@ -148,6 +149,7 @@ ALERT_UIDS = {
     "cc-host-silent", "cc-disk-busy", "cc-fs-full", "cc-writeboost-dirty", "cc-nfs-retrans",
     "cc-agent-dropping", "cc-probe-down", "cc-cert-expiring", "cc-process-group-empty",
     "cc-cgroup-memory-limit", "cc-nfs-unresponsive",
+    "cc-pressure", "cc-conntrack-full", "cc-listen-drops",
 }
 REDUCERS = {"last", "mean", "min", "max", "sum", "count", "median"}
 EVALUATORS = {"gt": 1, "lt": 1, "within_range": 2, "outside_range": 2}

@@ -189,7 +189,8 @@ def test_every_metric_lands_on_exactly_one_cache(relay_stack, tmp_path):
     require(graphite_python() is not None, "graphite-web not installed (Debian package graphite-web)")
     web = GraphiteWeb(tmp_path / "web", [c.whisper_dir for c in caches]).start()
     try:
-        listed = set(web.expand(f"{HOST}.*.*")) | set(web.expand(f"{HOST}.*.*.*"))
+        # host.group.key, host.group.instance.key, host.pressure.<resource>.<some|full>.key
+        listed = set().union(*(web.expand(f"{HOST}{'.*' * n}") for n in (2, 3, 4)))
         assert set(sent) <= listed
         series = web.render(f"{HOST}.carbon_client.sent", since="-5min")
         assert [v for v, _ in series[0]["datapoints"] if v is not None]

@@ -43,7 +43,7 @@ def test_live_view_rows_and_sender_block_from_the_health_sample(snaps):
     sender = FakeSender()
     agent = Agent(config, sender=sender, monotonic=clock)
     out = io.StringIO()
-    view = LiveView(agent, out, color=False, tty=False)
+    view = LiveView(out, color=False, tty=False)
     view.show(agent.cycle(1000))
     assert out.getvalue() == (
         "--total-cpu-usage-- -dsk/total- -net/total- ---paging-- ---system-- "
@@ -70,7 +70,7 @@ def test_live_view_without_health_shows_dashes_for_the_sender(snaps):
                           "collectors": ["system"]})
     agent = Agent(config, monotonic=clock, health=False)
     out = io.StringIO()
-    view = LiveView(agent, out, color=False, tty=False)
+    view = LiveView(out, color=False, tty=False)
     view.show(agent.cycle(1000))
     clock.wait(1.0)
     view.show(agent.cycle(1001))
