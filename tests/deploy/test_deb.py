@@ -295,7 +295,12 @@ def test_a_stop_spools_what_carbon_did_not_take_and_the_next_start_sends_it(mach
         time.sleep(4)  # a few ticks with Carbon away
         machine.systemctl("stop", UNIT)
         up = int(time.time())
-        assert "unsent lines are in the spool" in machine.journal(UNIT).rsplit("Starting carbon", 1)[-1]
+        last = machine.journal(UNIT).rsplit("Starting carbon", 1)[-1]
+        said = re.search(r"stopped: \d+ lines sent, (\d+) dropped.*, (\d+) spooled for the next start, "
+                         r"(\d+) unsent and lost", last)
+        assert said, last
+        dropped, spooled, lost = (int(n) for n in said.groups())
+        assert spooled > 0 and dropped == lost == 0, said.group(0)
         spool = machine.run("find", "/var/lib/private/carbon-client", "-type", "f", "-size", "+0").stdout.split()
         assert spool, "the spool is in the state directory"
     finally:
