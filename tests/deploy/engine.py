@@ -121,18 +121,11 @@ class Engine:
             return False
 
     def build(self, path: Path, dockerfile: str, tag: str, **buildargs: str):
-        """``docker build`` with the host's network (no bridge here); the build log on failure."""
-        import docker
-
-        try:
-            image, _ = self.client.images.build(path=str(path), dockerfile=dockerfile, tag=tag, buildargs=buildargs,
-                                                network_mode="host", pull=False, rm=True, forcerm=True)
-        except docker.errors.BuildError as exc:
-            log = "".join(c.get("stream", "") or c.get("error", "") for c in exc.build_log)
-            raise AssertionError(f"docker build of {dockerfile} failed: {exc}\n{log[-4000:]}") from None
-        return image
+        """``docker build`` of a directory with the host's network (no bridge here)."""
+        return self._build(tag, path=str(path), dockerfile=dockerfile, buildargs=buildargs)
 
     def build_context(self, files: dict[str, bytes], tag: str, **buildargs: str):
+        """``docker build`` of a context made of ``files`` (name -> content)."""
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode="w") as tar:
             for name, data in files.items():
@@ -140,11 +133,13 @@ class Engine:
                 info.size = len(data)
                 tar.addfile(info, io.BytesIO(data))
         buf.seek(0)
+        return self._build(tag, fileobj=buf, custom_context=True, buildargs=buildargs)
+
+    def _build(self, tag: str, **kw):
         import docker
 
         try:
-            image, _ = self.client.images.build(fileobj=buf, custom_context=True, tag=tag, buildargs=buildargs,
-                                                network_mode="host", pull=False, rm=True, forcerm=True)
+            image, _ = self.client.images.build(tag=tag, network_mode="host", pull=False, rm=True, forcerm=True, **kw)
         except docker.errors.BuildError as exc:
             log = "".join(c.get("stream", "") or c.get("error", "") for c in exc.build_log)
             raise AssertionError(f"docker build of {tag} failed: {exc}\n{log[-4000:]}") from None

@@ -114,25 +114,6 @@ class Machine:
         """A path of the container, seen from the host."""
         return Path(f"/proc/{self.init}/root") / inside.lstrip("/")
 
-    def pid_namespace(self) -> str:
-        return os.readlink(f"/proc/{self.init}/ns/pid")
-
-    def processes(self, argv1: str) -> list[int]:
-        """Host PIDs of the container's processes whose first argument is ``argv1``."""
-        found = []
-        ns = self.pid_namespace()
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                argv = (entry / "cmdline").read_bytes().split(b"\0")
-                if len(argv) > 1 and argv[1].decode(errors="replace") == argv1 and \
-                        os.readlink(entry / "ns/pid") == ns:
-                    found.append(int(entry.name))
-            except (FileNotFoundError, ProcessLookupError, PermissionError):
-                continue
-        return found
-
     # -- systemd -----------------------------------------------------------------------
 
     def systemctl(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
