@@ -7,11 +7,15 @@ EXAMPLE_CONFIG := carbon_client/config/carbon-client.yaml
 CONFIG ?= $(EXAMPLE_CONFIG)
 # Debian packages the test suite drives for real (dstat to compare `top` with,
 # graphite-web, carbon-c-relay, docker-compose and systemd-analyze for the
-# stack tests).
-TEST_DEBS := dstat graphite-web carbon-c-relay docker-compose systemd openssl procps faketime
+# stack tests; debootstrap, systemd-nspawn and dockerd for the .deb and the
+# image, tests/deploy/).
+TEST_DEBS := dstat graphite-web carbon-c-relay docker-compose systemd openssl procps faketime \
+	debootstrap systemd-container docker.io
+# Where `make deb` puts the package.
+DEB_DIR ?= dist
 BENCH_DEBS := collectd-core
 
-.PHONY: run test venv test-venv system-deps bench docs install-service clean
+.PHONY: run test venv test-venv system-deps bench docs install-service deb clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +47,9 @@ system-deps:
 	  { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $$missing >/dev/null; }; \
 	else echo "not root: tests needing$$missing will skip"; fi
 
+# As root, tests/deploy/ keeps a debootstrap'ed Debian tree and dockerd's images
+# in /var/cache/carbon-client-tests (CARBON_CLIENT_TEST_CACHE), outside the
+# clone: made by the first run, reused by the next ones.
 test: test-venv system-deps
 	$(BIN)/python -m pytest -q
 
@@ -71,5 +78,12 @@ install-service:
 	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload && \
 	  echo "installed; start it with: systemctl enable --now carbon-client"; fi
 
+# The Debian package (dpkg-deb; needs network access to the package index, as
+# `pip install .` does): the agent under /opt/carbon-client on Debian's python3,
+# the unit in /lib/systemd/system, the example config as a conffile.
+# See deploy/debian/build.py and docs/OPERATIONS.md.
+deb: venv
+	$(BIN)/python deploy/debian/build.py --out $(DEB_DIR)
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis

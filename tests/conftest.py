@@ -50,3 +50,8 @@ def carbon_cache(tmp_path_factory):
     cache = CarbonCache(tmp_path_factory.mktemp("carbon")).start()
     yield cache
     cache.stop()
+
+
+# The deployment tests' session fixtures (a cached Debian tree, a Docker engine, the
+# .deb), shared with tests/stack: tests/deploy/fixtures.py.
+from tests.deploy.fixtures import deb, deploy_rootfs, docker_engine  # noqa: E402,F401

@@ -10,7 +10,7 @@ import zipfile
 from tests.conftest import EXAMPLE_CONFIG, ROOT
 
 # What the wheel is built from (the same set as deploy/docker/Dockerfile copies).
-SOURCES = ("pyproject.toml", "README.md", "carbon_client", "parsers")
+SOURCES = ("pyproject.toml", "README.md", "LICENSE", "carbon_client", "parsers")
 
 
 def test_the_wheel_ships_the_example_config(tmp_path):
