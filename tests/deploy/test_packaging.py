@@ -52,7 +52,8 @@ def sdist(tmp_path_factory) -> tuple[Path, str]:
     """(the unpacked sdist, what building it printed)."""
     out = tmp_path_factory.mktemp("sdist")
     res = subprocess.run([sys.executable, "-m", "build", "--sdist", "--no-isolation", "--outdir", str(out), str(ROOT)],
-                         capture_output=True, text=True, timeout=300)
+                         # cwd: a build/ left in the checkout would shadow the module
+                         capture_output=True, text=True, timeout=300, cwd=out)
     assert res.returncode == 0, res.stdout + res.stderr
     (archive,) = out.glob("carbon_client-*.tar.gz")
     with tarfile.open(archive) as tar:
