@@ -13,7 +13,7 @@ Runs, each a fresh receiver:
   drain       the sender: every batch queued before ``start()`` (a backlog, as
               after Carbon was down); timed from ``start()`` to the last line
               counted by the receiver.
-  end-to-end  the sender running; LineFormatter renders each cycle's groups
+  end-to-end  the sender running; the Renderer renders each cycle's groups
               (the agent's hot path) and ``put``s the batch; timed from the
               first render to the last line counted.
   graphyte    graphyte.Sender(host, port).send(path, value, ts) per line: its
@@ -44,7 +44,7 @@ import graphyte
 
 from carbon_client.agent import Agent
 from carbon_client.config import Destination, build
-from carbon_client.lines import LineFormatter
+from carbon_client.lines import Renderer
 from carbon_client.naming import make_layout
 from carbon_client.sender import Sender
 from carbon_client.sender.buffer import Buffer
@@ -132,16 +132,16 @@ def sample_groups(hosts: int = 20):
     time.sleep(0.2)
     groups = agent.sample()
     logging.disable(logging.NOTSET)
-    formatters = [LineFormatter(make_layout("default", f"storage-node-{h:03d}", "servers"), "rate")
+    formatters = [Renderer(make_layout("default", f"storage-node-{h:03d}", "servers"), "rate")
                   for h in range(hosts)]
     return groups, formatters
 
 
-def render_cycle(groups, formatter: LineFormatter, ts: int) -> tuple[bytes, int]:
+def render_cycle(groups, formatter: Renderer, ts: int) -> tuple[bytes, int]:
     out: list[str] = []
     n = 0
-    for collector, sampler, sampled in groups:
-        n += formatter.render(collector.group, sampler, sampled, ts, out)
+    for sample in groups:
+        n += formatter.render(sample, ts, out)
     return "".join(out).encode("ascii"), n
 
 
