@@ -242,7 +242,7 @@ class Agent:
         blocking ones handed to the workers, then the health group; the lines to the sender."""
         t0 = self.monotonic()
         self.source.new_cycle()
-        samples = []
+        samples, jobs = [], []
         for slot in self.slots:
             if timestamp % slot.interval:
                 continue
@@ -259,11 +259,13 @@ class Agent:
                                                  f"{t0 - slot.started:.0f} s; skipped until it does")
                     continue
                 slot.busy, slot.started, slot.overdue = True, t0, False
-                self.workers.submit(partial(self._off_cycle, slot, timestamp))
+                jobs.append(partial(self._off_cycle, slot, timestamp))
             elif self._ready(slot):
                 sample = self._read(slot)
                 if sample is not None:
                     samples.append(sample)
+        if self.workers is not None:
+            self.workers.submit(*jobs)  # one batch: one thread woken a tick
         self.cycle_ms = (self.monotonic() - t0) * 1000.0
         samples += [x for x in (self._read(s) for s in self.health_slots) if x is not None]
         out: list[str] = []

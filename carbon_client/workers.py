@@ -1,11 +1,18 @@
 """Threads for the collectors whose read can block, off the host cycle.
 
-A fixed number of threads take jobs from one queue; a job is one read of one
-collector. The caller keeps each collector to one job at a time (a collector
-still running at its next tick is skipped, not queued again), so neither the
-threads nor the queue can grow: at most one waiting job per collector. A
-read that never returns (a statvfs on a dead NFS server) holds one thread;
-the others go on.
+Threads take work from one queue. A tick's jobs (one read of each blocking
+collector due) go in as one batch, which one thread runs in order: one
+thread woken a tick, not one a collector (waking a thread costs more than
+most of these reads). There is one thread until every thread is busy when a
+batch comes; then one more is started, up to ``size``: a host whose reads
+all return keeps using one warm thread. The caller keeps each collector to
+one job at a time (a collector still running at its next tick is skipped, not
+queued again), so neither the threads nor the queue can grow.
+
+A read that never returns (a statvfs on a dead NFS server) holds its thread,
+and the jobs behind it in its batch have not started: the next submit hands
+them to another thread, so a hung read delays the others by one tick at
+most, and only once.
 """
 
 from __future__ import annotations
@@ -18,32 +25,78 @@ from typing import Callable
 log = logging.getLogger("carbon_client")
 
 
+class _Batch:
+    __slots__ = ("jobs", "next")
+
+    def __init__(self, jobs: list[Callable[[], None]]) -> None:
+        self.jobs = jobs
+        self.next = 0  # the first job no thread has started
+
+
 class Workers:
     def __init__(self, size: int, name: str = "collector") -> None:
-        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
-        self._threads = [threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True)
-                         for i in range(max(1, size))]
-        for t in self._threads:
-            t.start()
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._running: set[_Batch] = set()  # batches a thread is working through
+        self._name = name
+        self.size = max(1, size)
+        self._threads: list[threading.Thread] = []
+        self._idle = 0  # threads done with their batch, waiting for the next
+        self._grow()
 
     @property
-    def size(self) -> int:
+    def threads(self) -> int:
+        """Threads started so far."""
         return len(self._threads)
 
-    def submit(self, job: Callable[[], None]) -> None:
-        self._jobs.put(job)
+    def _grow(self) -> None:
+        """One more thread; none when the system refuses one (TasksMax): those there go on."""
+        t = threading.Thread(target=self._work, name=f"{self._name}-{len(self._threads)}", daemon=True)
+        try:
+            t.start()
+        except RuntimeError as exc:
+            log.warning("no thread for the collectors that can block (%s); %d go on", exc, len(self._threads))
+            self.size = len(self._threads)
+            return
+        self._threads.append(t)
+        self._idle += 1
+
+    def submit(self, *jobs: Callable[[], None]) -> None:
+        """Queue ``jobs`` as one batch; first, the jobs not yet started behind a job that
+        has run since the last submit go to another thread."""
+        batches = [_Batch(list(jobs))] if jobs else []
+        with self._lock:
+            for batch in self._running:
+                if batch.next < len(batch.jobs):
+                    batches.append(_Batch(batch.jobs[batch.next:]))
+                    del batch.jobs[batch.next:]
+            while self._idle < len(batches) and len(self._threads) < self.size:
+                self._grow()
+        for batch in batches:
+            self._queue.put(batch)
 
     def close(self) -> None:
         """Let every thread end once the jobs queued before are done (a hung one stays: daemon)."""
         for _ in self._threads:
-            self._jobs.put(None)
+            self._queue.put(None)
 
     def _work(self) -> None:
         while True:
-            job = self._jobs.get()
-            if job is None:
+            batch = self._queue.get()
+            if batch is None:
                 return
-            try:
-                job()
-            except Exception:  # the boundary of a worker: a job's own errors are its business
-                log.exception("an off-cycle job failed")
+            with self._lock:
+                self._idle -= 1
+                self._running.add(batch)
+            while True:
+                with self._lock:
+                    if batch.next >= len(batch.jobs):
+                        self._running.discard(batch)
+                        self._idle += 1
+                        break
+                    job = batch.jobs[batch.next]
+                    batch.next += 1
+                try:
+                    job()
+                except Exception:  # the boundary of a worker: a job's own errors are its business
+                    log.exception("an off-cycle job failed")
