@@ -23,6 +23,8 @@ log = logging.getLogger("carbon_client")
 
 # Disabled collectors look for their source again this often.
 REPROBE_SECONDS = 300
+# Off-cycle reads that took less than this last time share one thread a tick (workers.py).
+SHARED_MS = 10.0
 # What the health group reports from the sender when there is none.
 NO_SENDER = (0, 0, 0, 0, 0, 0, 0, 0)
 
@@ -242,7 +244,7 @@ class Agent:
         blocking ones handed to the workers, then the health group; the lines to the sender."""
         t0 = self.monotonic()
         self.source.new_cycle()
-        samples, jobs = [], []
+        samples, shared, alone = [], [], []
         for slot in self.slots:
             if timestamp % slot.interval:
                 continue
@@ -259,13 +261,14 @@ class Agent:
                                                  f"{t0 - slot.started:.0f} s; skipped until it does")
                     continue
                 slot.busy, slot.started, slot.overdue = True, t0, False
-                jobs.append(partial(self._off_cycle, slot, timestamp))
+                quick = 0 < slot.duration_ms < SHARED_MS  # read before, and quickly
+                (shared if quick else alone).append(partial(self._off_cycle, slot, timestamp))
             elif self._ready(slot):
                 sample = self._read(slot)
                 if sample is not None:
                     samples.append(sample)
         if self.workers is not None:
-            self.workers.submit(*jobs)  # one batch: one thread woken a tick
+            self.workers.submit(shared, alone)
         self.cycle_ms = (self.monotonic() - t0) * 1000.0
         samples += [x for x in (self._read(s) for s in self.health_slots) if x is not None]
         out: list[str] = []

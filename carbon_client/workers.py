@@ -1,18 +1,20 @@
 """Threads for the collectors whose read can block, off the host cycle.
 
-Threads take work from one queue. A tick's jobs (one read of each blocking
-collector due) go in as one batch, which one thread runs in order: one
-thread woken a tick, not one a collector (waking a thread costs more than
-most of these reads). There is one thread until every thread is busy when a
-batch comes; then one more is started, up to ``size``: a host whose reads
-all return keeps using one warm thread. The caller keeps each collector to
-one job at a time (a collector still running at its next tick is skipped, not
-queued again), so neither the threads nor the queue can grow.
+Threads take work from one queue. The reads of a tick that were quick last
+time (the caller decides) go in as one batch, which one thread runs in
+order: one thread woken a tick, not one a collector (waking a thread costs
+more than most of these reads). The others (new, slow: a probe of a far
+host, an exec that takes its time) go alone, so they run at once, side by
+side. There is one thread until the batches waiting outnumber the idle
+threads; then more are started, up to ``size``: a host whose reads all
+return quickly keeps using one warm thread. The caller keeps each collector
+to one job at a time (a collector still running at its next tick is skipped,
+not queued again), so neither the threads nor the queue can grow.
 
-A read that never returns (a statvfs on a dead NFS server) holds its thread,
-and the jobs behind it in its batch have not started: the next submit hands
-them to another thread, so a hung read delays the others by one tick at
-most, and only once.
+A read that stops returning (a statvfs on an NFS server that just died)
+holds its thread, and the jobs behind it in its batch have not started: the
+next submit hands them to another thread, so a hung read delays the others
+by one tick at most, and only once: from then on it is not quick.
 """
 
 from __future__ import annotations
@@ -20,15 +22,17 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from typing import Callable
+from typing import Callable, Sequence
 
 log = logging.getLogger("carbon_client")
+
+Job = Callable[[], None]
 
 
 class _Batch:
     __slots__ = ("jobs", "next")
 
-    def __init__(self, jobs: list[Callable[[], None]]) -> None:
+    def __init__(self, jobs: list[Job]) -> None:
         self.jobs = jobs
         self.next = 0  # the first job no thread has started
 
@@ -42,6 +46,7 @@ class Workers:
         self.size = max(1, size)
         self._threads: list[threading.Thread] = []
         self._idle = 0  # threads done with their batch, waiting for the next
+        self._queued = 0  # batches put in the queue that no thread has taken yet
         self._grow()
 
     @property
@@ -61,19 +66,22 @@ class Workers:
         self._threads.append(t)
         self._idle += 1
 
-    def submit(self, *jobs: Callable[[], None]) -> None:
-        """Queue ``jobs`` as one batch; first, the jobs not yet started behind a job that
-        has run since the last submit go to another thread."""
-        batches = [_Batch(list(jobs))] if jobs else []
+    def submit(self, shared: Sequence[Job] = (), alone: Sequence[Job] = ()) -> None:
+        """Queue the ``shared`` jobs as one batch and each of ``alone`` as its own; first, the
+        jobs not yet started behind a job that has run since the last submit go to another
+        thread. Threads are started while fewer are idle than batches wait."""
+        batches = [_Batch(list(shared))] if shared else []
+        batches += [_Batch([job]) for job in alone]
         with self._lock:
             for batch in self._running:
                 if batch.next < len(batch.jobs):
                     batches.append(_Batch(batch.jobs[batch.next:]))
                     del batch.jobs[batch.next:]
-            while self._idle < len(batches) and len(self._threads) < self.size:
+            self._queued += len(batches)
+            while self._idle < self._queued and len(self._threads) < self.size:
                 self._grow()
-        for batch in batches:
-            self._queue.put(batch)
+            for batch in batches:
+                self._queue.put(batch)
 
     def close(self) -> None:
         """Let every thread end once the jobs queued before are done (a hung one stays: daemon)."""
@@ -87,6 +95,7 @@ class Workers:
                 return
             with self._lock:
                 self._idle -= 1
+                self._queued -= 1
                 self._running.add(batch)
             while True:
                 with self._lock:

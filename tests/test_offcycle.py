@@ -159,6 +159,7 @@ def test_a_collector_that_fails_off_the_cycle_is_disabled_and_the_others_go_on()
 
 def test_a_hung_collector_delays_the_others_of_its_batch_by_one_tick_at_most():
     gate = threading.Event()
+    gate.set()
     hung = Slow(gate=gate)
 
     class Other(Slow):
@@ -168,18 +169,20 @@ def test_a_hung_collector_delays_the_others_of_its_batch_by_one_tick_at_most():
     a = agent(hung, command_timeout=0.2)
     slot = a._slot(other)
     slot.timeout = 0.2
-    a.slots.append(slot)  # after the hung one: behind it in every tick's batch
+    a.slots.append(slot)  # after the other one: behind it in the tick's batch
     try:
-        for ts in range(100, 106):
+        for ts in range(100, 108):
+            if ts == 102:
+                gate.clear()  # quick at 100 and 101, so in one batch from 101; hangs from 102
             a.cycle(ts)
             time.sleep(0.1)
         a.flush()
         stamps = sorted(int(line.split()[2]) for line in a.sender.lines() if line.startswith("h.other.v "))
-        # Tick 100's read waited behind the hung one until tick 101 handed it to another
-        # thread (it keeps its stamp); tick 101 was skipped meanwhile; then every tick.
-        assert stamps[:2] == [100, 102] and stamps[-1] >= 104, stamps
-        assert other.most == 1 and hung.reads == 1
-        assert a.workers.threads == 2  # the hung one's, and one for the others
+        # Tick 102's read waited behind the hung one until tick 103 handed it to another
+        # thread (it keeps its stamp); tick 103 was skipped meanwhile; then every tick.
+        assert stamps[:4] == [100, 101, 102, 104] and stamps[-1] >= 106, stamps
+        assert other.most == 1 and hung.reads == 3
+        assert a.workers.threads == 2  # never more than its size
     finally:
         gate.set()
         settle(a)
@@ -190,14 +193,13 @@ def test_one_thread_takes_a_tick_s_batch():
 
     w = Workers(4)
     seen, done = [], threading.Event()
-    w.submit(*(lambda i=i: seen.append((i, threading.current_thread().name)) for i in range(3)),
-             done.set)
+    w.submit([*(lambda i=i: seen.append((i, threading.current_thread().name)) for i in range(3)), done.set])
     assert done.wait(5)
     assert [i for i, _ in seen] == [0, 1, 2] and len({name for _, name in seen}) == 1
     for _ in range(5):  # a batch a tick, each one's jobs returning: the one warm thread takes them all
         time.sleep(0.05)
         done.clear()
-        w.submit(done.set)
+        w.submit([done.set])
         assert done.wait(5)
     assert w.threads == 1
     w.close()
