@@ -23,7 +23,8 @@ log = logging.getLogger("carbon_client")
 
 # Disabled collectors look for their source again this often.
 REPROBE_SECONDS = 300
-# Off-cycle reads that took less than this last time share one thread a tick (workers.py).
+# Off-cycle reads that took less than this last time share one thread a tick; a first
+# read, or a slower one, goes alone (workers.py).
 SHARED_MS = 10.0
 # What the health group reports from the sender when there is none.
 NO_SENDER = (0, 0, 0, 0, 0, 0, 0, 0)
