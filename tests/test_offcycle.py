@@ -203,3 +203,24 @@ def test_one_thread_takes_a_tick_s_batch():
         assert done.wait(5)
     assert w.threads == 1
     w.close()
+
+
+def test_no_new_thread_under_a_task_limit_the_started_ones_take_the_work(monkeypatch, caplog):
+    from carbon_client.workers import Workers
+
+    w = Workers(4)  # starts its first thread
+    real = threading.Thread.start
+
+    def refuse(thread):
+        if thread.name.startswith("collector-"):
+            raise RuntimeError("can't start new thread")
+        real(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    gate, done = threading.Event(), threading.Event()
+    w.submit(alone=[gate.wait, done.set])  # two batches, one thread: the second waits its turn
+    assert "no thread for the collectors that can block" in caplog.text
+    assert w.threads == 1 and not done.wait(0.2)
+    gate.set()
+    assert done.wait(5)
+    w.close()
