@@ -37,6 +37,19 @@ def uints(source: str, line: str, fields: list[str] | tuple[str, ...]) -> list[i
         raise ParseError(f"{source}: {excerpt(line)}: {exc}") from None
 
 
+def decimal(v: str) -> Optional[int]:
+    """``v`` as an int when it is a plain decimal, signed or not, as /proc prints them;
+    None for anything else int() would bend ('1_000', ' 7', '+3', non-ASCII digits) or
+    refuse (beyond its digit limit)."""
+    digits = v[1:] if v[:1] == "-" else v
+    if digits.isascii() and digits.isdigit():
+        try:
+            return int(v)
+        except ValueError:  # beyond int()'s digit limit
+            return None
+    return None
+
+
 def report(on_error: OnError, err: ParseError) -> None:
     """Raise ``err`` unless the caller asked for bad lines to be skipped."""
     if on_error is None:

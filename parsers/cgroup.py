@@ -10,18 +10,15 @@ from __future__ import annotations
 
 from typing import Collection, NamedTuple, Optional
 
-from ._common import ParseError, excerpt, find_line, uints
+from ._common import ParseError, decimal, excerpt, find_line, uints
 
 
 def _int(source: str, line: str, v: str) -> int:
     """A decimal, signed or not (memory.stat sums per-CPU deltas and can dip below 0 for a moment)."""
-    digits = v[1:] if v[:1] == "-" else v
-    if digits.isascii() and digits.isdigit():
-        try:
-            return int(v)
-        except ValueError:  # beyond int()'s digit limit
-            pass
-    raise ParseError(f"{source}: {excerpt(line)}: expected a decimal value")
+    n = decimal(v)
+    if n is None:
+        raise ParseError(f"{source}: {excerpt(line)}: expected a decimal value")
+    return n
 
 
 def parse_value(text: str, source: str = "cgroup") -> Optional[int]:

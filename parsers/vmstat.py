@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from typing import Collection, Optional
 
-from ._common import excerpt, ParseError, find_line
+from ._common import ParseError, decimal, excerpt, find_line
 
 
 def _int(line: str, v: str) -> int:
-    digits = v[1:] if v[:1] == "-" else v
-    if digits.isascii() and digits.isdigit():
-        try:
-            return int(v)
-        except ValueError:  # beyond int()'s digit limit
-            pass
-    raise ParseError(f"vmstat: {excerpt(line)}: expected 'name value'")
+    n = decimal(v)
+    if n is None:
+        raise ParseError(f"vmstat: {excerpt(line)}: expected 'name value'")
+    return n
 
 
 def _bad_line(text: str) -> str:
