@@ -39,6 +39,7 @@ class DiskStats(NamedTuple):
 
 
 _PAD = {14: (0, 0, 0, 0, 0, 0), 18: (0, 0), 20: ()}
+_new = tuple.__new__  # a DiskStats from the 21 values checked above, without namedtuple's Python __new__
 
 
 def parse_diskstats(text: str, on_error: OnError = None, skip: Container[str] = ()) -> list[DiskStats]:
@@ -59,5 +60,5 @@ def parse_diskstats(text: str, on_error: OnError = None, skip: Container[str] = 
         except ParseError as err:
             report(on_error, err)
             continue
-        out.append(DiskStats(v[0], v[1], name, *v[2:], *pad, len(f) + 1))
+        out.append(_new(DiskStats, (v[0], v[1], name, *v[2:], *pad, len(f) + 1)))
     return out
