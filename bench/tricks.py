@@ -28,7 +28,7 @@ from benchlib import print_machine, table  # noqa: E402
 from carbon_client.collectors.agent import PAGE_SIZE, ProcessUsage  # noqa: E402
 from carbon_client.collectors.basic import MEMINFO_KEYS  # noqa: E402
 from carbon_client.collectors.devices import Net  # noqa: E402
-from carbon_client.parsers.diskstats import parse_diskstats  # noqa: E402
+from carbon_client.parsers.diskstats import DiskStats, parse_diskstats  # noqa: E402
 from carbon_client.parsers.meminfo import parse_meminfo  # noqa: E402
 from carbon_client.parsers.mounts import parse_mounts  # noqa: E402
 from carbon_client.parsers.net_dev import NetDev  # noqa: E402
@@ -67,6 +67,7 @@ def pairs() -> list[tuple[str, str, callable, callable]]:
     plain_schema = type(schema)(schema.fields, schema.counters, schema.metrics)
     plain_schema.rates_are_values = False
     nic = ("eth0", *range(16))
+    dev = (8, 0, "sda", *range(17), 20)
     source.proc_changed("self/mounts")
     return [
         ("/proc files kept open, pread", "open, read, close", lambda: [source.read_proc(f) for f in FILES],
@@ -83,6 +84,8 @@ def pairs() -> list[tuple[str, str, callable, callable]]:
          lambda: evaluate(plain_schema, nic[1:9], r)),
         ("NetDev by tuple.__new__", "by its namedtuple __new__", lambda: tuple.__new__(NetDev, nic),
          lambda: NetDev(*nic)),
+        ("DiskStats by tuple.__new__", "by its namedtuple __new__", lambda: tuple.__new__(DiskStats, dev),
+         lambda: DiskStats(*dev)),
         ("mount table re-read when the kernel flags it", "re-read every cycle",
          lambda: source.proc_changed("self/mounts"), lambda: parse_mounts(read_plain("self/mounts"))),
     ]
