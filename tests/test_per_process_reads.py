@@ -1,10 +1,14 @@
-"""Source.proc_listdir and Source.read_each: per-process files read once, never kept open,
-a process gone between the listing and the read skipped."""
+"""Source.proc_listdir, Source.read_each (per-process files read once, never kept open) and
+Source.read_kept (kept open on a real procfs, re-read with pread); a process gone between the
+listing and the read skipped."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import time
 
+from carbon_client import source
 from carbon_client.source import Source
 
 
@@ -27,3 +31,56 @@ def test_read_each_on_the_real_procfs():
     pid = str(os.getpid())
     (rel, text), = src.read_each([f"{pid}/stat", "999999999/stat"])
     assert rel == f"{pid}/stat" and text.startswith(f"{pid} (")
+
+
+def fds() -> set[str]:
+    return set(os.listdir("/proc/self/fd"))
+
+
+def test_read_kept_on_a_fixture_tree_keeps_nothing_open(tmp_path):
+    # A file of a fixture tree kept open would still read after its "process" is removed.
+    (tmp_path / "7").mkdir()
+    (tmp_path / "7" / "stat").write_text("7 (x) S\n")
+    src = Source(str(tmp_path))
+    before = fds()
+    assert src.read_kept("t", ["7/stat", "8/stat"]) == [("7/stat", "7 (x) S\n")]
+    assert fds() == before
+    (tmp_path / "7" / "stat").unlink()
+    assert src.read_kept("t", ["7/stat"]) == []
+
+
+def test_read_kept_on_the_real_procfs_follows_processes(monkeypatch):
+    monkeypatch.setattr(source, "KEPT_MOST", 2)
+    children = [subprocess.Popen(["sleep", "60"]) for _ in range(3)]
+    for c in children:  # asleep in sleep(1), not still between fork and exec
+        deadline = time.monotonic() + 10
+        while not open(f"/proc/{c.pid}/stat").read().startswith(f"{c.pid} (sleep) S"):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+    src = Source()
+    try:
+        rels = [f"{c.pid}/stat" for c in children]
+        before = fds()
+        got = src.read_kept("t", rels)
+        assert [rel for rel, _ in got] == rels
+        assert all(text.startswith(f"{c.pid} (sleep) S") for (_, text), c in zip(got, children))
+        assert len(fds() - before) == 2  # the first two kept, the third closed
+        # Read again: the kept files are re-read, not opened again.
+        assert [rel for rel, _ in src.read_kept("t", rels)] == rels and len(fds() - before) == 2
+        # The first child exits and is reaped: its kept file reads ESRCH, is closed, and its pid
+        # is skipped; the second, no longer asked for, is closed too.
+        children[0].kill()
+        children[0].wait()
+        assert [rel for rel, _ in src.read_kept("t", [rels[0], rels[2]])] == [rels[2]]
+        assert len(fds() - before) == 1  # the third's file, kept now there is room
+        # A zombie still has its /proc entry: read as such (state Z), as ps shows it.
+        children[2].kill()
+        time.sleep(0.2)
+        (_, text), = src.read_kept("t", [rels[2]])
+        assert text.startswith(f"{children[2].pid} (sleep) Z")
+        src.close()
+        assert fds() == before
+    finally:
+        for c in children:
+            c.kill()
+            c.wait()

@@ -102,7 +102,8 @@ class Processes(Collector):
     blocking = True  # a read per process: 30 ms with 2000 (docs/BENCHMARKS.md)
     description = (
         "Processes by state and their threads, from /proc/<pid>/stat of every process (one "
-        "read each; a process that exits meanwhile is skipped). The state is the process's "
+        "read each, the files of the first 256 kept open from one read to the next; a process "
+        "that exits meanwhile is skipped). The state is the process's "
         "(its main thread's), as ps shows it; `threads` sums every process's thread count. "
         "The pass costs about 15 us a process (30 ms with 2000: docs/BENCHMARKS.md); give the "
         "group a longer interval on such hosts (`intervals: {processes: 1m}`)."
@@ -123,7 +124,8 @@ class Processes(Collector):
         letters = dict.fromkeys("RSDI", 0)
         threads = 0
         errors = self._errors
-        for _, text in self.source.read_each(n + "/stat" for n in self.source.proc_listdir() if n.isdigit()):
+        stats = [n + "/stat" for n in self.source.proc_listdir() if n.isdigit()]
+        for _, text in self.source.read_kept("pid stat", stats):
             try:
                 state, count = parse_pid_state(text)
             except ParseError as err:
