@@ -1,8 +1,13 @@
 """Services and containers: CPU, throttling, memory, I/O, tasks and pressure per cgroup.
 
-The cgroups are found anew every cycle (carbon_client.cgroupfs), so a
-container that starts shows on the next cycle and one that stops is
-forgotten, with everything learnt about it. What is read for a cgroup is
+The cgroups are looked for (carbon_client.cgroupfs) at every read, or at
+most every ``DISCOVER_EVERY`` seconds when reads come more often: a
+container that starts shows at the next look, within 10 s; one that stops
+(none of its files can be read) is not sent from that read on and is
+forgotten at the next look, which is then the next read, with everything
+learnt about it. Looking costs a directory listing per level of every
+hierarchy (seven on a hybrid host), most of a read where few cgroups are
+found (docs/BENCHMARKS.md). What is read for a cgroup is
 worked out once, when it is first seen (its plan): the files of the v2 tree,
 or on v1 and hybrid hosts the files of each v1 controller that has the
 cgroup and the pressure files of the hybrid v2 tree. A file a cgroup lacks
@@ -19,6 +24,7 @@ Read and Write rows for io.stat's rbytes, wbytes, rios and wios.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Callable, Optional
 
 from carbon_client.cgroupfs import SERVICE, Hierarchies, discover, find_hierarchies, ROOT
@@ -33,6 +39,8 @@ log = logging.getLogger("carbon_client.collectors")
 
 # Cycles between retries of the files a cgroup lacked.
 RESCAN = 60
+# Seconds between two looks for cgroups that came and went, at most.
+DISCOVER_EVERY = 10.0
 # v1 prints "no limit" as LONG_MAX rounded down to a page (or 2^64 - 1 on old kernels).
 V1_UNLIMITED = 1 << 62
 
@@ -199,7 +207,9 @@ class Cgroup(Collector):
         "pids controllers and the hybrid v2 tree's pressure files. Values a cgroup does not "
         "have (its parent does not enable the controller, a v1 host has no pressure files) "
         "are not sent. `cgroup_include` and `cgroup_exclude` select instances by name "
-        "(globs); `cgroup_names` names containers by id or id prefix."
+        "(globs); `cgroup_names` names containers by id or id prefix. New cgroups are looked "
+        "for at every read, or every 10 s at a shorter interval; a cgroup that is gone is not "
+        "sent from the next read on."
     )
     instances = ("a service (its unit name without `.service`), or a container or podman pod "
                  "(the first 12 characters of its id, or the name `cgroup_names` gives it)")
@@ -238,6 +248,8 @@ class Cgroup(Collector):
         self.names = sorted(getattr(options, "cgroup_names", None) or (), key=lambda kv: -len(kv[0]))
         self.hierarchies: Optional[Hierarchies] = None
         self._plans: dict[str, _Plan] = {}
+        self._looked_at: Optional[float] = None  # when the cgroups were last looked for
+        self.clock: Callable[[], float] = time.monotonic
         self._reads = 0
         self._bad = LogOnce(log)
 
@@ -275,7 +287,10 @@ class Cgroup(Collector):
     def read(self) -> Raw:
         if self.hierarchies is None:
             self.probe()
-        self._plans = plans = self._discover()
+        now = self.clock()
+        if self._looked_at is None or not 0 <= now - self._looked_at < DISCOVER_EVERY:
+            self._plans, self._looked_at = self._discover(), now
+        plans = self._plans
         self._reads += 1
         retry = self._reads % RESCAN == 0
         read_sys = self.source.read_sys
@@ -299,18 +314,23 @@ class Cgroup(Collector):
                 plan.missing.clear()
             missing = plan.missing
             raw: list = [None] * len(FIELDS)
+            lacked = []
             for path, fill in plan.files:
                 if path in missing:
                     continue
                 text = read_sys(path)
                 if text is None:
-                    missing.add(path)
+                    lacked.append(path)
                     continue
                 try:
                     fill(text, raw)
                 except ParseError as err:
                     bad.append(path)
                     self._bad.complain(path, f"cgroup: {path}: {err}")
+            if lacked and len(lacked) == len(plan.files) - len(missing):
+                self._looked_at = None  # nothing could be read: gone; looked for again next read
+                continue
+            missing.update(lacked)
             out[name] = tuple(raw)
         self._bad.keep_only(bad)
         return out

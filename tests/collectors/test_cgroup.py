@@ -291,12 +291,22 @@ def test_no_cgroup_hierarchy(tree):
 # -- churn, and what is forgotten ----------------------------------------------------------------------
 
 
+class Clock:
+    def __init__(self, t: float = 1000.0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
 def test_containers_coming_and_going_are_forgotten(tree):
     tree.write("cgroup.controllers", "cpu memory\n")
     tree.write("system.slice/sshd.service/cpu.stat", "usage_usec 10\n")
     c = tree.collector()
+    c.clock = clock = Clock()
     s = Sampler(c)
     for k in range(60):
+        clock.t += 10  # a 10 s interval: the cgroups are looked for at every read
         if k:
             shutil.rmtree(tree.cg / f"system.slice/docker-{k - 1:064x}.scope")
         tree.write(f"system.slice/docker-{k:064x}.scope/memory.current", f"{k}\n")
@@ -319,3 +329,35 @@ def test_a_malformed_file_costs_that_value(tree, caplog):
     assert v["memory_current"] is None and v["usage_usec"] == 2605960
     assert len(caplog.records) == 1 and "memory.current" in caplog.records[0].getMessage()
     assert first == second
+
+
+def test_at_a_short_interval_cgroups_are_looked_for_every_10_s(tree):
+    tree.write("cgroup.controllers", "cpu memory\n")
+    tree.write("system.slice/sshd.service/cpu.stat", "usage_usec 10\n")
+    c = tree.collector()
+    c.clock = clock = Clock()
+    calls = []
+    looked = c._discover
+    c._discover = lambda: calls.append(clock.t) or looked()
+    cid = "ab" * 32
+
+    def read():
+        clock.t += 1  # a 1 s interval
+        return set(c.read())
+
+    assert read() == {"sshd"} and calls == [1001]
+    tree.write(f"system.slice/docker-{cid}.scope/memory.current", "4096\n")
+    # Started after the look: seen at the first read 10 s after it.
+    assert [read() for _ in range(9)] == [{"sshd"}] * 9
+    assert read() == {"sshd", cid[:12]} and calls == [1001, 1011]
+    # sshd restarts between two reads (its cgroup made anew): still read, nothing marked missing.
+    shutil.rmtree(tree.cg / "system.slice/sshd.service")
+    tree.write("system.slice/sshd.service/cpu.stat", "usage_usec 3\n")
+    assert read() == {"sshd", cid[:12]} and c.read()["sshd"][0] == 3
+    # The container stops: not sent from the next read, forgotten at the read after it.
+    shutil.rmtree(tree.cg / f"system.slice/docker-{cid}.scope")
+    assert read() == {"sshd"} and len(c._plans) == 2
+    assert read() == {"sshd"} and len(c._plans) == 1 and calls == [1001, 1011, 1014]
+    # The clock stepped back: looked for again.
+    clock.t -= 100
+    assert read() == {"sshd"} and calls[-1] == clock.t
