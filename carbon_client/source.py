@@ -118,7 +118,8 @@ class Source:
     _kept: dict = field(default_factory=dict, repr=False)
 
     def new_cycle(self) -> None:
-        """Forget what :meth:`parsed` read: the next call reads the file again."""
+        """Forget what :meth:`parsed` read and :meth:`proc_listdir` listed: the next call reads
+        again."""
         self._memo.clear()
 
     def parsed(self, rel: str, parser: Callable[[str], Any]) -> Any:
@@ -229,9 +230,15 @@ class Source:
     def proc_exists(self, rel: str) -> bool:
         return os.path.exists(os.path.join(self.proc_root, rel))
 
-    def proc_listdir(self, rel: str = "") -> list[str]:
-        """The names in a directory under proc_root (``""``: its top level, pids included)."""
-        return os.listdir(os.path.join(self.proc_root, rel))
+    def proc_listdir(self, rel: str = "") -> tuple[str, ...]:
+        """The names in a directory under proc_root (``""``: its top level, pids included),
+        listed once per cycle however many collectors ask (kernel and processes: /proc)."""
+        key = ("listdir", rel)
+        try:
+            return self._memo[key]
+        except KeyError:
+            names = self._memo[key] = tuple(os.listdir(os.path.join(self.proc_root, rel)))
+            return names
 
     def read_each(self, rels: Iterable[str], limit: int = 4096) -> Iterator[tuple[str, str]]:
         """(rel, text) of each file under proc_root that can be read, at most ``limit`` bytes

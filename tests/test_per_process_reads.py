@@ -84,3 +84,13 @@ def test_read_kept_on_the_real_procfs_follows_processes(monkeypatch):
         for c in children:
             c.kill()
             c.wait()
+
+
+def test_proc_is_listed_once_a_cycle(tmp_path):
+    (tmp_path / "1").mkdir()
+    src = Source(str(tmp_path))
+    assert src.proc_listdir() == ("1",)
+    (tmp_path / "2").mkdir()  # kernel and processes, read in one cycle, count the same pids
+    assert src.proc_listdir() == ("1",)
+    src.new_cycle()
+    assert sorted(src.proc_listdir()) == ["1", "2"]

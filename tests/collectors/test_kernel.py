@@ -104,6 +104,7 @@ def test_processes_churn_keeps_nothing(root):
         root.write(f"{1000 + k}/stat", stat_line(1000 + k, "short-lived", "R", 1))
         if k:
             (root.proc / f"{999 + k}/stat").unlink()
+        p.source.new_cycle()  # a cycle each: /proc is listed once a cycle
         assert values_by_key(s.update(p.read(), float(k)), None)["running"] == 1
     assert list(s._prev) == [None] and p._errors.once.active == {}
 
