@@ -46,33 +46,38 @@ class Kernel(Collector):
         gauge("threads", "", "tasks now: every thread, kernel threads included"),
     )
 
-    def _read(self, rel: str, parse: Callable[[str], T], limit: int = 4096) -> Optional[T]:
-        """``parse`` of the file, None when it is missing. Opened and closed each time, so the
-        group can run on a worker thread while the host cycle keeps loadavg and stat open."""
-        for _, text in self.source.read_each((rel,), limit):
-            return parse(text)
-        return None
-
     def _cpus(self) -> Optional[int]:
         online = self.source.read_sys("devices/system/cpu/online")
         if online is not None:
             return len(parse_cpu_list(online))
-        stat = self._read("stat", parse_stat, limit=1 << 20)  # one cpuN line per CPU: 20 KiB at 128
-        return None if stat is None else len(stat.cpus)
+        for _, text in self.source.read_each(("stat",), 1 << 20):  # one cpuN line per CPU: 20 KiB at 128
+            return len(parse_stat(text).cpus)
+        return None
 
     def read(self) -> Raw:
-        files = self._read("sys/fs/file-nr", parse_file_nr)
-        uptime = self._read("uptime", parse_uptime)
-        loadavg = self._read("loadavg", parse_loadavg)
+        # Kept open from one read to the next (one pread each), apart from the host cycle's own
+        # loadavg, so the group can run on a worker thread.
+        texts = dict(self.source.read_kept("kernel", _FILES))
+
+        def parsed(rel: str, parse: Callable[[str], T]) -> Optional[T]:
+            text = texts.get(rel)
+            return None if text is None else parse(text)
+
+        files = parsed("sys/fs/file-nr", parse_file_nr)
+        uptime = parsed("uptime", parse_uptime)
+        loadavg = parsed("loadavg", parse_loadavg)
         return {None: (
             self._cpus(),
             None if uptime is None else uptime.seconds,
             None if files is None else files.allocated - files.free,
             None if files is None else files.max,
-            self._read("sys/kernel/random/entropy_avail", parse_sysctl_int),
+            parsed("sys/kernel/random/entropy_avail", parse_sysctl_int),
             sum(1 for n in self.source.proc_listdir() if n.isdigit()),
             None if loadavg is None else loadavg.total,
         )}
+
+
+_FILES = ("sys/fs/file-nr", "uptime", "loadavg", "sys/kernel/random/entropy_avail")
 
 
 # fs/proc/array.c task_state_array, by letter: x is dead before 3.14, K (wakekill) and W
