@@ -241,8 +241,9 @@ class Agent:
             slot.busy = False
 
     def cycle(self, timestamp: int) -> CycleResult:
-        """One tick: the collectors due at ``timestamp`` (a multiple of their interval), the
-        blocking ones handed to the workers, then the health group; the lines to the sender."""
+        """One tick: the collectors due at ``timestamp`` (a multiple of their interval) but the
+        blocking ones, then the health group; the lines to the sender; then the blocking ones
+        handed to the workers (their lines ride with the next tick's)."""
         t0 = self.monotonic()
         self.source.new_cycle()
         samples, shared, alone = [], [], []
@@ -268,8 +269,6 @@ class Agent:
                 sample = self._read(slot)
                 if sample is not None:
                     samples.append(sample)
-        if self.workers is not None:
-            self.workers.submit(shared, alone)
         self.cycle_ms = (self.monotonic() - t0) * 1000.0
         samples += [x for x in (self._read(s) for s in self.health_slots) if x is not None]
         out: list[str] = []
@@ -284,6 +283,10 @@ class Agent:
         data = "".join(out).encode("ascii")
         if self.sender is not None and data:
             self.sender.put(data, count)
+        if self.workers is not None:
+            # After the write: a worker taking the GIL at each of this thread's system calls,
+            # and giving it back at each of its own, would cost both more than it overlaps.
+            self.workers.submit(shared, alone)
         return CycleResult(timestamp, samples, data, count, (self.monotonic() - t0) * 1000.0)
 
     def _take_done(self) -> list:
