@@ -67,6 +67,8 @@ def pairs() -> list[tuple[str, str, callable, callable]]:
     plain_schema = type(schema)(schema.fields, schema.counters, schema.metrics)
     plain_schema.rates_are_values = False
     nic = ("eth0", *range(16))
+    pids = [n + "/stat" for n in os.listdir("/proc") if n.isdigit()]
+    kernel = ("sys/fs/file-nr", "uptime", "loadavg", "sys/kernel/random/entropy_avail")
     dev = (8, 0, "sda", *range(17), 20)
     source.proc_changed("self/mounts")
     return [
@@ -86,6 +88,10 @@ def pairs() -> list[tuple[str, str, callable, callable]]:
          lambda: NetDev(*nic)),
         ("DiskStats by tuple.__new__", "by its namedtuple __new__", lambda: tuple.__new__(DiskStats, dev),
          lambda: DiskStats(*dev)),
+        (f"{len(pids)} /proc/<pid>/stat kept open (read_kept)", "open, read, close (read_each)",
+         lambda: source.read_kept("pids", pids), lambda: list(source.read_each(pids))),
+        ("kernel's 4 files kept open (read_kept)", "open, read, close (read_each)",
+         lambda: source.read_kept("kernel", kernel), lambda: list(source.read_each(kernel))),
         ("mount table re-read when the kernel flags it", "re-read every cycle",
          lambda: source.proc_changed("self/mounts"), lambda: parse_mounts(read_plain("self/mounts"))),
     ]
