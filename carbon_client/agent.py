@@ -270,23 +270,26 @@ class Agent:
                 if sample is not None:
                     samples.append(sample)
         self.cycle_ms = (self.monotonic() - t0) * 1000.0
-        samples += [x for x in (self._read(s) for s in self.health_slots) if x is not None]
-        out: list[str] = []
-        count = 0
-        for sample in samples:
-            count += self.renderer.render(sample, timestamp, out)
-        done = self._take_done()
-        for sample, lines, n in done:
-            samples.append(sample)
-            out += lines
-            count += n
-        data = "".join(out).encode("ascii")
-        if self.sender is not None and data:
-            self.sender.put(data, count)
-        if self.workers is not None:
-            # After the write: a worker taking the GIL at each of this thread's system calls,
-            # and giving it back at each of its own, would cost both more than it overlaps.
-            self.workers.submit(shared, alone)
+        try:
+            samples += [x for x in (self._read(s) for s in self.health_slots) if x is not None]
+            out: list[str] = []
+            count = 0
+            for sample in samples:
+                count += self.renderer.render(sample, timestamp, out)
+            done = self._take_done()
+            for sample, lines, n in done:
+                samples.append(sample)
+                out += lines
+                count += n
+            data = "".join(out).encode("ascii")
+            if self.sender is not None and data:
+                self.sender.put(data, count)
+        finally:
+            if self.workers is not None:
+                # After the write: a worker taking the GIL at each of this thread's system calls,
+                # and giving it back at each of its own, would cost both more than it overlaps.
+                # Whatever happened, the reads marked busy above are handed over.
+                self.workers.submit(shared, alone)
         return CycleResult(timestamp, samples, data, count, (self.monotonic() - t0) * 1000.0)
 
     def _take_done(self) -> list:

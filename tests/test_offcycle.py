@@ -224,3 +224,26 @@ def test_no_new_thread_under_a_task_limit_the_started_ones_take_the_work(monkeyp
     gate.set()
     assert done.wait(5)
     w.close()
+
+
+def test_a_failed_write_still_hands_the_blocking_reads_to_the_workers():
+    # The reads marked busy at a tick go to the workers after the tick's write: a write that
+    # raises must not leave them marked busy and never run (skipped for ever after).
+    import pytest
+
+    slow = Slow()
+    a = agent(slow)
+
+    def broken(data, lines):
+        raise RuntimeError("a sender bug")
+
+    a.sender.put = broken
+    with pytest.raises(RuntimeError):
+        a.cycle(100)
+    del a.sender.put
+    settle(a)
+    assert slow.reads == 1
+    a.cycle(101)
+    settle(a)
+    assert slow.reads == 2 and a.slots[-1].skipped == 0
+    a.close()
