@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Optional
+from tests.reap import stop_process
 
 CARBON_CONF = """\
 [cache]
@@ -130,12 +131,7 @@ class CarbonCache:
         if self.proc is None:
             return
         if self.proc.poll() is None:
-            os.killpg(self.proc.pid, sig)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
+            stop_process(self.proc, sig, grace=15)
         self.proc = None
         self.log.close()
         # twistd refuses to start again while its pid file names a live pid.

@@ -13,8 +13,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import signal
 import subprocess
 import tarfile
 import tempfile
@@ -23,6 +21,7 @@ from pathlib import Path
 from typing import Optional
 
 from tests.deploy.rootfs import key
+from tests.reap import stop_process
 
 HERE = Path(__file__).resolve().parent
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -72,12 +71,7 @@ class Engine:
             self.client.images.prune(filters={"dangling": True})
             self.client.close()
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
+            stop_process(self.proc, grace=60, group=False)
         self.proc = None
         self.log.close()
         subprocess.run(["rm", "-rf", str(self.run_dir)], check=False)

@@ -12,11 +12,12 @@ into the namespaces of its init; files are reached from the host through
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import time
 from pathlib import Path
 from typing import Optional
+
+from tests.reap import stop_process
 
 # What a command in the container sees of the environment: nothing of the host's.
 ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
@@ -88,12 +89,7 @@ class Machine:
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
-                self.proc.send_signal(signal.SIGTERM)  # nspawn: a clean halt of the container
-                try:
-                    self.proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                    self.proc.wait(10)
+                stop_process(self.proc, grace=30, group=False)  # nspawn alone: a clean halt of the container
         self.proc = None
         self.log.close()
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from tests.carbon_server import free_port
+from tests.reap import stop_process
 
 SETTINGS = """\
 SECRET_KEY = 'carbon-client-tests'
@@ -129,12 +129,7 @@ class GraphiteWeb:
         if self.proc is None:
             return
         if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
+            stop_process(self.proc)
         self.proc = None
         self.log.close()
 
