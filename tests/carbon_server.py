@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Optional
+
 from tests.reap import stop_process
 
 CARBON_CONF = """\
