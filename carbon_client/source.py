@@ -11,6 +11,7 @@ import select
 import selectors
 import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Optional
@@ -116,6 +117,11 @@ class Source:
     _procfs: Optional[bool] = field(default=None, repr=False)
     _watches: dict = field(default_factory=dict, repr=False)
     _kept: dict = field(default_factory=dict, repr=False)
+    # _kept is shared with the worker threads (processes and kernel read off the host cycle):
+    # a read takes its files out under the lock and puts them back after, so close() never
+    # closes a file in use; once closed, a read still under way closes what it opened.
+    _kept_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _closed: bool = field(default=False, repr=False)
 
     def new_cycle(self) -> None:
         """Forget what :meth:`parsed` read and :meth:`proc_listdir` listed: the next call reads
@@ -222,10 +228,12 @@ class Source:
         for fd, _ in self._watches.values():
             os.close(fd)
         self._watches.clear()
-        for kept in self._kept.values():
-            for fd in kept.values():
+        with self._kept_lock:
+            self._closed = True
+            kept, self._kept = self._kept, {}
+        for files in kept.values():
+            for fd in files.values():
                 os.close(fd)
-        self._kept.clear()
 
     def proc_exists(self, rel: str) -> bool:
         return os.path.exists(os.path.join(self.proc_root, rel))
@@ -270,7 +278,10 @@ class Source:
             self._procfs = self._is_procfs()
         if not self._procfs:
             return list(self.read_each(rels, limit))
-        old, new, out = self._kept.pop(name, {}), {}, []
+        with self._kept_lock:
+            old = self._kept.pop(name, {})
+        new: dict[str, int] = {}
+        out = []
         root = os.path.join(self.proc_root, "")
         try:
             for rel in rels:
@@ -304,7 +315,11 @@ class Source:
         finally:
             for fd in old.values():
                 os.close(fd)
-            self._kept[name] = new
+            with self._kept_lock:
+                if not self._closed:
+                    self._kept[name], new = new, {}
+            for fd in new.values():
+                os.close(fd)
         return out
 
     def read_sys(self, rel: str) -> Optional[str]:

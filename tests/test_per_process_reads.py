@@ -94,3 +94,39 @@ def test_proc_is_listed_once_a_cycle(tmp_path):
     assert src.proc_listdir() == ("1",)
     src.new_cycle()
     assert sorted(src.proc_listdir()) == ["1", "2"]
+
+
+def test_close_while_a_worker_reads_leaves_nothing_open():
+    # processes reads off the host cycle: the agent may close its Source (a stop) while a
+    # read_kept is under way on a worker thread. Nothing in use is closed under it, nothing
+    # is left open after it.
+    import threading
+
+    src = Source()
+    me = f"{os.getpid()}/stat"
+    before = fds()
+    src.read_kept("t", [me])  # one file kept
+    asked, go = threading.Event(), threading.Event()
+
+    def rels():
+        yield me
+        asked.set()
+        go.wait(10)
+        yield "1/stat"
+
+    got, errors = [], []
+
+    def read():
+        try:
+            got.extend(rel for rel, _ in src.read_kept("t", rels()))
+        except Exception as exc:  # noqa: BLE001 - the test reports it
+            errors.append(exc)
+
+    t = threading.Thread(target=read)
+    t.start()
+    assert asked.wait(10)
+    src.close()
+    go.set()
+    t.join(10)
+    assert errors == [] and got == [me, "1/stat"]
+    assert fds() == before
