@@ -222,10 +222,11 @@ class Source:
         return bool(w[1].poll(0))
 
     def close(self) -> None:
-        for fd in self._fds.values():
+        # Copies: a collector on a worker thread (fs and its mount table) may add one meanwhile.
+        for fd in list(self._fds.values()):
             os.close(fd)
         self._fds.clear()
-        for fd, _ in self._watches.values():
+        for fd, _ in list(self._watches.values()):
             os.close(fd)
         self._watches.clear()
         with self._kept_lock:
