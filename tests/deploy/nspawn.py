@@ -136,3 +136,13 @@ class Machine:
         if since:
             argv += ["--since", since]
         return self.run(*argv, check=False).stdout
+
+    def journal_after(self, unit: str, mark: str, text: str, timeout: float = 15) -> str:
+        """The unit's journal after the last ``mark``, once it holds ``text`` or ``timeout`` has
+        passed: journald reads a service's output on its own time, after systemd's own lines."""
+        deadline = time.monotonic() + timeout
+        while True:
+            part = self.journal(unit).rsplit(mark, 1)[-1]
+            if text in part or time.monotonic() > deadline:
+                return part
+            time.sleep(0.5)

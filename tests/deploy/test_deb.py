@@ -284,7 +284,8 @@ def test_no_restart_after_a_bad_config(machine, recorder):
 def test_a_stop_flushes_every_line(machine, recorder):
     machine.systemctl("stop", UNIT)
     assert machine.show(UNIT, "ActiveState", "Result") == {"ActiveState": "inactive", "Result": "success"}
-    assert "stopped; every line sent" in machine.journal(UNIT).rsplit("Stopping carbon-client.service", 1)[-1]
+    assert "stopped; every line sent" in machine.journal_after(UNIT, "Stopping carbon-client.service",
+                                                               "stopped; every line sent")
 
 
 def test_a_stop_spools_what_carbon_did_not_take_and_the_next_start_sends_it(machine, recorder):
@@ -295,7 +296,7 @@ def test_a_stop_spools_what_carbon_did_not_take_and_the_next_start_sends_it(mach
         time.sleep(4)  # a few ticks with Carbon away
         machine.systemctl("stop", UNIT)
         up = int(time.time())
-        last = machine.journal(UNIT).rsplit("Starting carbon", 1)[-1]
+        last = machine.journal_after(UNIT, "Starting carbon", "unsent and lost")
         said = re.search(r"stopped: \d+ lines sent, (\d+) dropped.*, (\d+) spooled for the next start, "
                          r"(\d+) unsent and lost", last)
         assert said, last
