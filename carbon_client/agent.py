@@ -72,16 +72,21 @@ class Agent:
         health: bool = True,
         process: Optional[Callable[[], tuple]] = None,
         workers: Optional[int] = None,
+        health_every_tick: bool = False,
     ) -> None:
         """``workers``: threads for the collectors whose read can block (None: the
-        config's ``workers``); 0 reads them inline like the others (top, once, tests)."""
+        config's ``workers``); 0 reads them inline like the others (top, once, tests).
+        ``health_every_tick``: the health group at every tick whatever its interval
+        (``once``, and the terminal view, whose sender column it fills)."""
         self.config = config
+        self.health_every_tick = health_every_tick
         self.source = source or Source(
             config.proc_root, config.sys_root, command_timeout=config.command_timeout
         )
         self.monotonic = monotonic
         self.sender = sender
         self.cycle_ms = 0.0
+        self._longest_ms = 0.0  # the longest cycle since the health group last read it
         self.skipped = 0
         self.repeated = 0
         self.complaints = LogOnce(log)
@@ -174,7 +179,8 @@ class Agent:
     def _agent_stats(self) -> tuple:
         """The health group's fields from ``sent`` to ``skipped``: the sender's, then the agent's."""
         s = self.sender.health() if self.sender is not None else NO_SENDER
-        return (*s, self.cycle_ms, self.skipped, self.repeated)
+        longest, self._longest_ms = self._longest_ms, 0.0
+        return (*s, longest, self.skipped, self.repeated)
 
     def _collector_stats(self) -> dict:
         """Per collector running, or that failed: its health fields (collectors/agent.py)."""
@@ -270,8 +276,11 @@ class Agent:
                 if sample is not None:
                     samples.append(sample)
         self.cycle_ms = (self.monotonic() - t0) * 1000.0
+        self._longest_ms = max(self._longest_ms, self.cycle_ms)
         try:
-            samples += [x for x in (self._read(s) for s in self.health_slots) if x is not None]
+            samples += [x for x in (self._read(s) for s in self.health_slots
+                                        if self.health_every_tick or not timestamp % s.interval)
+                        if x is not None]
             out: list[str] = []
             count = 0
             for sample in samples:

@@ -161,7 +161,7 @@ def cmd_collectors(config: Config) -> int:
 def cmd_once(config: Config) -> int:
     from carbon_client.agent import Agent
 
-    agent = Agent(config, workers=0)
+    agent = Agent(config, workers=0, health_every_tick=True)
     agent.sample()
     time.sleep(config.interval)
     ts = int(time.time()) // config.interval * config.interval

@@ -64,8 +64,8 @@ class Daemon:
         self.stop = StopFlag()
         self._reload = threading.Event()
         self.sender = None  # made by run(): a spool held by another agent refuses to start
-        self.agent = Agent(config)
         self.view = self._make_view(config)
+        self.agent = Agent(config, health_every_tick=self.view is not None)  # the view's sender column
         self.scheduler = Scheduler(
             config.interval, self.tick, offset=send_offset(config),
             heartbeat=self.heartbeat, heartbeat_every=self.notifier.watchdog_every,
@@ -220,6 +220,7 @@ class Daemon:
             logging.getLogger().setLevel(new.log_level)
         if new.show != old.show or new_agent:
             self.view = self._make_view(new)
+            self.agent.health_every_tick = self.view is not None
         self.scheduler.interval, self.scheduler.offset = new.interval, send_offset(new)
         self.config = new
         log.info("reload: applied %s; now %s", ", ".join(changed), self.describe())

@@ -119,7 +119,9 @@ def test_run_streams_and_sigterm_flushes_and_exits_0(fixtures):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
-        got = srv.wait_for(lambda g: len({x.split()[2] for x in g}) >= 3, timeout=15)
+        # three ticks, and the health group (every 10 s)
+        got = srv.wait_for(lambda g: len({x.split()[2] for x in g}) >= 3 and
+                           any(x.startswith("t.carbon_client.cycle_ms ") for x in g), timeout=20)
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=20)

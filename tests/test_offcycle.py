@@ -12,6 +12,8 @@ import threading
 import time
 from dataclasses import replace
 
+import pytest
+
 from carbon_client.agent import Agent
 from carbon_client.config import Config, build
 from carbon_client.metrics import Collector, Unavailable, gauge
@@ -106,8 +108,6 @@ def test_per_collector_intervals_stamp_multiples_of_their_own_interval():
 
 
 def test_an_interval_that_is_not_a_multiple_of_the_agent_s_is_refused():
-    import pytest
-
     from carbon_client.config import ConfigError
 
     with pytest.raises(ConfigError, match=r"intervals\.memory: 15s is not a multiple of interval \(10s\)"):
@@ -229,8 +229,6 @@ def test_no_new_thread_under_a_task_limit_the_started_ones_take_the_work(monkeyp
 def test_a_failed_write_still_hands_the_blocking_reads_to_the_workers():
     # The reads marked busy at a tick go to the workers after the tick's write: a write that
     # raises must not leave them marked busy and never run (skipped for ever after).
-    import pytest
-
     slow = Slow()
     a = agent(slow)
 
@@ -269,3 +267,43 @@ def test_a_collector_that_stops_blocking_while_its_read_runs_is_not_read_twice()
     assert slow.reads == 2 and slow.most == 1 and not a.slots[-1].busy
     a.close()
 
+
+def health_stamps(a, ticks):
+    return [ts for ts in ticks if "h.carbon_client.buffered " in a.cycle(ts).data.decode()]
+
+
+def test_the_health_group_every_10_s_or_as_configured():
+    base = {"proc_root": str(FIXTURES / "procfs"), "sys_root": str(FIXTURES), "hostname": "h",
+            "collectors": "load"}
+    every_1 = Agent(build(None, {**base, "interval": 1}), sender=Lines(), workers=0)
+    assert health_stamps(every_1, range(95, 125)) == [100, 110, 120]
+    every_3 = Agent(build(None, {**base, "interval": 3}), sender=Lines(), workers=0)
+    assert health_stamps(every_3, range(90, 130, 3)) == [96, 108, 120], "the first multiple of 3 s from 10 s"
+    every_30 = Agent(build(None, {**base, "interval": 30}), sender=Lines(), workers=0)
+    assert health_stamps(every_30, range(30, 150, 30)) == [30, 60, 90, 120]
+    asked = Agent(build(None, {**base, "interval": 1, "intervals": {"agent": "2s"}}), sender=Lines(), workers=0)
+    assert health_stamps(asked, range(100, 106)) == [100, 102, 104]
+    shown = Agent(build(None, {**base, "interval": 1}), sender=Lines(), workers=0, health_every_tick=True)
+    assert health_stamps(shown, range(100, 104)) == [100, 101, 102, 103]
+
+
+def test_cycle_ms_is_the_longest_cycle_since_the_last_report():
+    t = [0.0]
+    a = Agent(build(None, {"proc_root": str(FIXTURES / "procfs"), "sys_root": str(FIXTURES), "hostname": "h",
+                           "collectors": "load", "interval": 1}), sender=Lines(), workers=0,
+              monotonic=lambda: t[0])
+    slow = {105: 0.25, 112: 0.05}  # seconds the cycle at that tick takes
+    load = a.slots[0].collector
+    read = load.read
+
+    def slow_read():
+        t[0] += slow.get(tick, 0.0)
+        return read()
+
+    load.read = slow_read
+    got = {}
+    for tick in range(100, 121):
+        for line in a.cycle(tick).data.decode().splitlines():
+            if line.startswith("h.carbon_client.cycle_ms "):
+                got[tick] = float(line.split()[1])
+    assert got == pytest.approx({100: 0.0, 110: 250.0, 120: 50.0})

@@ -8,6 +8,12 @@ from typing import Callable, Optional
 from carbon_client.metrics import Collector, Raw, Schema, counter, gauge
 
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+# The group's interval unless ``intervals: {agent: ...}`` says otherwise: the agent's interval,
+# or the first multiple of it that is at least this many seconds. The agent's own series need
+# no finer grain, and at a 1 s interval sending them every tick costs about a quarter of the
+# agent's CPU (docs/BENCHMARKS.md). Its counters lose nothing; cycle_ms is the longest cycle
+# since the last report.
+SECONDS = 10
 
 _AGENT_FIELDS = (
     "sent", "dropped", "resent", "reconnects", "buffered", "spooled", "connected",
@@ -22,7 +28,7 @@ AGENT = Schema(_AGENT_FIELDS, ("sent", "dropped", "resent", "reconnects", "skipp
     gauge("spooled", "lines", "lines waiting in the disk spool"),
     gauge("connected", "", "destinations connected now (0 or 1 in failover mode)"),
     gauge("destination", "", "which destination is in use: 1 for the first, 2 for the second... 0 for none"),
-    gauge("cycle_ms", "ms", "time the last collection cycle took"),
+    gauge("cycle_ms", "ms", "time the longest collection cycle since the last report took"),
     counter("skipped", "1/s", "ticks skipped: a cycle overran the interval, or the clock jumped ahead"),
     counter("repeated", "1/s", "ticks stamped no later than the one before: the clock stepped back"),
     counter("cpu_percent", "%", "the agent's own CPU use, percent of one core",
@@ -60,7 +66,8 @@ class Health(Collector):
         "The agent itself (`host.carbon_client.<key>`): lines sent, dropped and resent, buffer "
         "and spool depth, reconnects, whether a destination is connected, the cycle's duration, "
         "and its own CPU and memory. Per collector (`host.carbon_client.<collector>.<key>`): how "
-        "long its last read took and whether it succeeded."
+        "long its last read took and whether it succeeded. Sent every 10 s, or every interval when "
+        "that is longer (the first multiple of it from 10 s); `intervals: {agent: 1s}` sends it every tick."
     )
 
     def __init__(self, source, options=None, *, agent: Callable[[], tuple],
@@ -70,6 +77,8 @@ class Health(Collector):
         self.collectors = collectors
         self.process = process or ProcessUsage()
         self._collectors: dict = {}
+        every = getattr(options, "interval", SECONDS) or SECONDS
+        self.interval = -(-SECONDS // every) * every
 
     def probe(self) -> None:
         return None

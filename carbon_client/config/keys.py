@@ -199,7 +199,7 @@ def _check_extensions(c: Config, where: Callable[[str], str]) -> None:
     from carbon_client.collectors import REGISTRY, plugin_names
 
     builtin = {cls.group for cls in REGISTRY.values()} | {"carbon_client", "probe"}
-    known = set(REGISTRY) | set(plugin_names())
+    known = set(REGISTRY) | set(plugin_names()) | {"agent"}  # agent: the health group (collectors/agent.py)
     seen: set[str] = set()
     for i, e in enumerate(c.exec):
         at = member(item(where("exec"), i), "name")

@@ -79,7 +79,10 @@ def test_the_wall_clock_stepping_back_and_ahead_an_hour(tmp_path):
     agent = Agent(tmp_path, "--collectors", "load", "--proc-root", str(proc_tree(tmp_path, "loadavg")),
                   env=env)
     try:
-        agent.server.wait_for(lambda g: len(stamps(g, "h.load.1m")) >= 3, timeout=20)
+        # The health group (every 10 s) has reported once before the step, so the next report's
+        # repeated is a rate over the step.
+        agent.server.wait_for(lambda g: len(stamps(g, "h.load.1m")) >= 3 and stamps(g, "h.carbon_client.buffered"),
+                              timeout=20)
         offset.write_text("-3600\n")
         t0 = time.monotonic()
         got = agent.server.wait_for(lambda g: min(stamps(g, "h.load.1m")) < time.time() - 3000, timeout=20)

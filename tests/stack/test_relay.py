@@ -22,7 +22,7 @@ import pytest
 
 from tests.carbon_server import CarbonCache, carbon_cache_command, free_port
 from tests.conftest import ROOT, require, require_command
-from tests.stack.conftest import AgentProcess
+from tests.stack.conftest import EVERY_TICK, AgentProcess
 from tests.stack.graphite_web import GraphiteWeb, graphite_python
 
 pytestmark = pytest.mark.integration
@@ -144,8 +144,10 @@ def relay_stack(tmp_path):
 
 def test_every_metric_lands_on_exactly_one_cache(relay_stack, tmp_path):
     caches, tee, relay = relay_stack
-    agent = AgentProcess(["--interval=1", f"--carbon=127.0.0.1:{tee.port}", f"--hostname={HOST}"],
-                         tmp_path / "agent.log").start()
+    config = tmp_path / "agent.yaml"
+    config.write_text(EVERY_TICK)
+    agent = AgentProcess(["--interval=1", f"--carbon=127.0.0.1:{tee.port}", f"--hostname={HOST}",
+                          f"--config={config}"], tmp_path / "agent.log").start()
     try:
         deadline = time.monotonic() + 20
         while len({line.split()[2] for line in tee.snapshot()}) < 3:  # three cycles' timestamps

@@ -41,7 +41,7 @@ def test_live_view_rows_and_sender_block_from_the_health_sample(snaps):
         (snaps.proc / rel).unlink()
     config = build(None, {"proc_root": str(snaps.proc), "sys_root": str(snaps.sys), "interval": 1})
     sender = FakeSender()
-    agent = Agent(config, sender=sender, monotonic=clock)
+    agent = Agent(config, sender=sender, monotonic=clock, health_every_tick=True)  # as the daemon with a view
     out = io.StringIO()
     view = LiveView(out, color=False, tty=False)
     view.show(agent.cycle(1000))
