@@ -9,7 +9,7 @@ is the same for both. ``--runs`` windows (default 4), each with fresh
 processes, this tree started first in odd windows and second in even ones;
 the ratio this/base per window is the figure.
 
-    .venv/bin/python bench/agent_vs_agent.py --base 4f55ce3 [--seconds 60] [--runs 3]
+    .venv/bin/python bench/agent_vs_agent.py --base 4f55ce3 [--seconds 60] [--runs 3] [--config FILE]
 """
 
 from __future__ import annotations
@@ -46,11 +46,13 @@ def venv_for(rev: str, cache: Path) -> Path:
     return venv
 
 
-def start(venv: Path, port: int, host: str, collectors: str | None) -> subprocess.Popen:
+def start(venv: Path, port: int, host: str, collectors: str | None, config: str | None = None) -> subprocess.Popen:
     argv = [str(venv / "bin" / "carbon-client"), "run", "--interval", "1", "--no-show", "--log-level", "WARNING",
             "--carbon", f"127.0.0.1:{port}", "--hostname", host]
     if collectors:
         argv += ["--collectors", collectors]
+    if config:
+        argv += ["--config", config]
     env = dict(os.environ, CARBON_CLIENT_CONFIG="")
     return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True, env=env)
@@ -63,6 +65,7 @@ def main(argv=None) -> int:
     ap.add_argument("--warmup", type=float, default=5.0)
     ap.add_argument("--runs", type=int, default=4, help="windows, the start order alternating (default 4)")
     ap.add_argument("--collectors", help="as --collectors of the agent (default: its defaults)")
+    ap.add_argument("--config", help="a config file for this tree's agent only (the base may not know its keys)")
     ap.add_argument("--cache", default=str(Path.home() / ".cache" / "carbon-client-bench"),
                     help="where the revisions' venvs are kept")
     args = ap.parse_args(argv)
@@ -87,7 +90,8 @@ def main(argv=None) -> int:
             # second finds the interpreter's code in the shared caches (an agent against a copy
             # of itself measured 0.94 to 0.98 for the second started).
             order = [("this tree", this, "this"), (f"base {args.base}", base, "base")]
-            procs = {k: start(v, server.port, p, args.collectors) for k, v, p in order[::1 if run % 2 else -1]}
+            procs = {k: start(v, server.port, p, args.collectors, args.config if p == "this" else None)
+                     for k, v, p in order[::1 if run % 2 else -1]}
             time.sleep(args.warmup)
             t0, ns0 = time.monotonic(), {k: cpu_ns(p.pid) for k, p in procs.items()}
             time.sleep(args.seconds)
