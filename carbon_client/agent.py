@@ -256,7 +256,7 @@ class Agent:
         for slot in self.slots:
             if timestamp % slot.interval:
                 continue
-            if self.workers is not None and (slot.busy or slot.collector.blocking):
+            if self.workers is not None and slot.collector.blocking:
                 if not slot.enabled and slot.probed and time.time() < slot.next_probe:
                     continue  # disabled until its source is looked for again
                 if slot.busy:

@@ -247,27 +247,6 @@ def test_a_failed_write_still_hands_the_blocking_reads_to_the_workers():
     a.close()
 
 
-def test_a_collector_that_stops_blocking_while_its_read_runs_is_not_read_twice():
-    # fs is off the cycle only while there are NFS mounts: its `blocking` can turn False while
-    # a worker reads it. The next tick must skip it (busy), not read it inline at the same time.
-    gate = threading.Event()
-    slow = Slow(gate=gate)
-    a = agent(slow)
-    a.cycle(100)
-    deadline = time.monotonic() + 10
-    while not slow.running:  # its read has begun on a worker
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    slow.blocking = False
-    a.cycle(101)
-    assert slow.reads == 1 and a.slots[-1].skipped == 1
-    gate.set()
-    settle(a)
-    a.cycle(102)  # inline now
-    assert slow.reads == 2 and slow.most == 1 and not a.slots[-1].busy
-    a.close()
-
-
 def health_stamps(a, ticks):
     return [ts for ts in ticks if "h.carbon_client.buffered " in a.cycle(ts).data.decode()]
 

@@ -6,13 +6,6 @@ in a daemon thread, waited for until ``nfs_statvfs_timeout``. A mount whose
 call has not returned is reported unresponsive, without sizes, and not asked
 again until that call returns: a dead server costs one thread per mount point
 and one wait, not a wait every cycle.
-
-That wait is why the group is read off the host cycle (``blocking``), but
-only while the host has NFS mounts to report: statvfs of a local filesystem
-answers from memory, so without them the group is read on the host cycle
-like /proc, sparing a worker thread a tick. A read on the host cycle that
-finds NFS mounts newly mounted leaves them for the next read, which runs
-off the cycle.
 """
 
 from __future__ import annotations
@@ -124,6 +117,7 @@ NETWORK_SCHEMA = Schema(_FIELDS + ("responsive",), frozenset(), _METRICS + (
 class Filesystems(Collector):
     name = "fs"
     group = "fs"
+    blocking = True
     description = (
         "Space and inodes of real mounted filesystems: those whose type needs a block "
         "device in /proc/filesystems (tmpfs, overlay, proc, cgroup are left out), and NFS "
@@ -161,12 +155,6 @@ class Filesystems(Collector):
     def reference(cls) -> dict[Optional[str], Schema]:
         """For the docs: every key, ``responsive`` included."""
         return {"<mount>": NETWORK_SCHEMA}
-
-    @property
-    def blocking(self) -> bool:
-        """Off the host cycle until the first read has seen the mount table, then while NFS mounts
-        are chosen."""
-        return self._fstypes is None or bool(self._network_mounts)
 
     def schema(self, instance: Optional[str]) -> Schema:
         return NETWORK_SCHEMA if instance in self._network else self.default_schema()
@@ -206,7 +194,6 @@ class Filesystems(Collector):
         return self.mounts_exclude.globs is None or not self.mounts_exclude.explicit(mountpoint, name)
 
     def read(self) -> Raw:
-        off_cycle = self.blocking  # NFS mounts are asked only then
         out: dict[Optional[str], tuple] = {}
         seen_dev: set[int] = set()
         for m in self._real_mounts():
@@ -226,7 +213,7 @@ class Filesystems(Collector):
                 usage.total, usage.used, usage.free,
                 st.f_files, st.f_files - st.f_ffree, st.f_favail,
             )
-        self._network = frozenset(self._read_network(out) if off_cycle else ())
+        self._network = frozenset(self._read_network(out))
         return out
 
     def _read_network(self, out: dict) -> list[str]:

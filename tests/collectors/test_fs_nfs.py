@@ -239,19 +239,3 @@ def test_fs_mounts_exclude_applies_to_nfs_mounts_too(tmp_path):
     values = host.read()
     assert host.of(values, "a")["responsive"] == 1
     assert host.of(values, "b") == {}
-
-
-def test_off_the_host_cycle_only_while_there_are_nfs_mounts(tmp_path):
-    host = Host(tmp_path)
-    assert host.fs.blocking, "until its first read has seen the mount table"
-    assert host.of(host.read(), "a")["responsive"] == 1
-    assert host.fs.blocking, "NFS mounts: statvfs may wait for a server"
-    host.mount()  # unmounted: local filesystems only, read on the host cycle
-    host.read()
-    assert not host.fs.blocking
-    calls = len(host.server.calls)
-    host.mount("a")
-    got = host.read()  # a read on the host cycle does not wait for a new NFS mount...
-    assert host.of(got, "a") == {} and len(host.server.calls) == calls
-    assert host.fs.blocking  # ...the next one, off the cycle, asks it
-    assert host.of(host.read(), "a")["responsive"] == 1
