@@ -84,9 +84,10 @@ def describe(agent) -> list[tuple[str, ...]]:
     from carbon_client.collectors import REGISTRY
 
     rows = []
-    for slot in agent.slots:
+    for slot in agent.slots + agent.health_slots:
         c = slot.collector
-        kind = ("built-in" if c.name in REGISTRY else "exec" if type(c).__name__ == "Exec"
+        builtin = c.name in REGISTRY or slot in agent.health_slots
+        kind = ("built-in" if builtin else "exec" if type(c).__name__ == "Exec"
                 else "probe" if c.group == "probe" else "plugin")
         state = "available" if slot.enabled else f"unavailable: {slot.last_reason}"
         rows.append((c.name, kind, c.group, f"{slot.interval}s",

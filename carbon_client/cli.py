@@ -146,7 +146,7 @@ def cmd_collectors(config: Config) -> int:
     from carbon_client.catalog import describe
 
     logging.getLogger("carbon_client").setLevel(logging.WARNING)  # the table says why a source is missing
-    agent = Agent(config, health=False, workers=0)
+    agent = Agent(config, workers=0)
     for s in agent.slots:
         if not s.probed:
             agent._probe(s)

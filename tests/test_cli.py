@@ -148,3 +148,17 @@ def test_run_with_carbon_down_exits_0_after_the_flush_timeout():
     assert proc.returncode == 0
     assert "unsent" in err
     assert time.monotonic() - t0 < 20
+
+
+@pytest.mark.parametrize("interval,config,expect", [
+    ("1", "", "10s"), ("3", "", "12s"), ("30", "", "30s"), ("1", "intervals: {agent: 2s}\n", "2s"),
+])
+def test_collectors_lists_the_health_group_and_its_interval(fixtures, tmp_path, interval, config, expect):
+    f = tmp_path / "c.yaml"
+    f.write_text(config + "collectors: [load]\n")
+    r = cli("collectors", "--config", str(f), "--interval", interval, "--proc-root", str(fixtures / "procfs"),
+            env=dict(os.environ, CARBON_CLIENT_CONFIG=""))
+    assert r.returncode == 0, r.stderr
+    rows = {line.split()[0]: line.split() for line in r.stdout.splitlines()[1:]}
+    assert rows["load"][3] == f"{interval}s"
+    assert rows["agent"][:5] == ["agent", "built-in", "carbon_client", expect, "host"]

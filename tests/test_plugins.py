@@ -121,10 +121,15 @@ def test_broken_plugins_are_reported_and_disabled_never_fatal(tmp_path):
     assert "plugin boom (plug_boom:Plugin) could not be loaded" in r.stderr
 
 
-def test_a_plugin_may_not_take_a_built_in_name(tmp_path):
+@pytest.mark.parametrize("name,body", [
+    ("load", "from carbon_client.collectors.basic import Load as Plugin\n"),
+    # the health group's collector name: `intervals: {agent: ...}` is its interval
+    ("agent", "from carbon_client.collectors.basic import Load\nclass Plugin(Load):\n    name = group = 'agent'\n"),
+])
+def test_a_plugin_may_not_take_a_built_in_name(tmp_path, name, body):
     target = tmp_path / "site"
     pip(sys.executable, "--no-deps", "--no-build-isolation", "--target", str(target), str(make_plugin(
-        tmp_path, "load", "from carbon_client.collectors.basic import Load as Plugin\n")))
+        tmp_path, name, body)))
     env = dict(os.environ, PYTHONPATH=f"{target}{os.pathsep}{ROOT}", CARBON_CLIENT_CONFIG="")
     r = subprocess.run([sys.executable, "-m", "carbon_client", "collectors"], capture_output=True, text=True,
                        env=env, timeout=60)

@@ -35,7 +35,7 @@ def make_collectors(source, config) -> list[Collector]:
     (``collectors``; default: every one), then its exec collectors and probes."""
     wanted = config.collectors
     out = [REGISTRY[n](source, config) for n in (wanted or REGISTRY) if n in REGISTRY]
-    taken = set(REGISTRY) | {c.group for c in REGISTRY.values()} | {"carbon_client", "probe"}
+    taken = set(REGISTRY) | {c.group for c in REGISTRY.values()} | {"agent", "carbon_client", "probe"}
     out += [p for p in plugins.load(source, config, taken) if wanted is None or p.name in wanted]
     # Imported only when configured: the probes bring ssl and http.client, 6 MB of RSS.
     if config.exec:
