@@ -206,6 +206,32 @@ def test_sighup_refuses_every_bad_config_and_keeps_running(tmp_path):
     assert after[0] == keep[-1] + 1
 
 
+def test_sighup_gives_the_health_group_the_interval_the_new_file_names(tmp_path):
+    srv = LineServer().start()
+    cfg = tmp_path / "agent.yaml"
+    base = f"carbon: ['127.0.0.1:{srv.port}']\nhostname: h\n"
+    write(cfg, base)
+    agent = Agent(tmp_path, "--config", str(cfg))
+
+    def health() -> list[int]:
+        return sorted(int(x.split()[2]) for x in srv.lines() if x.startswith("h.carbon_client.buffered "))
+
+    try:
+        assert srv.wait_for(lambda g: health(), timeout=20)  # every 10 s at a 1 s interval
+        write(cfg, base + "intervals: {agent: 2s}\n")
+        agent.hup()
+        agent.wait_log("reload: applied")
+        applied = max(stamps(srv, "h")) + 1  # the first tick that can be the new agent's
+        assert srv.wait_for(lambda g: len([t for t in health() if t > applied]) >= 3, timeout=20)
+    finally:
+        log = agent.stop()
+        srv.stop()
+    assert agent.proc.returncode == 0, log[-3000:]
+    before, after = [t for t in health() if t < applied], [t for t in health() if t > applied]
+    assert before and all(t % 10 == 0 for t in before)
+    assert all(t % 2 == 0 for t in after) and all(b - a == 2 for a, b in zip(after, after[1:]))
+
+
 def test_sighup_with_udp_refuses_a_name_that_does_not_resolve(tmp_path):
     rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     rx.bind(("127.0.0.1", 0))
