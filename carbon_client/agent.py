@@ -278,9 +278,11 @@ class Agent:
         self.cycle_ms = (self.monotonic() - t0) * 1000.0
         self._longest_ms = max(self._longest_ms, self.cycle_ms)
         try:
-            samples += [x for x in (self._read(s) for s in self.health_slots
-                                        if self.health_every_tick or not timestamp % s.interval)
-                        if x is not None]
+            for slot in self.health_slots:
+                if self.health_every_tick or not timestamp % slot.interval:
+                    sample = self._read(slot)
+                    if sample is not None:
+                        samples.append(sample)
             out: list[str] = []
             count = 0
             for sample in samples:
