@@ -182,7 +182,10 @@ def test_disk_full_never_tears_a_line_and_counts_what_it_could_not_keep(tmp_path
         resource.setrlimit(resource.RLIMIT_FSIZE, (6000, 6000))
 
     srv = LineServer()
-    agent = start_agent(tmp_path, "--config", config_file(tmp_path, buffer_lines=100, flush_timeout=2),
+    # The health group every tick: lines enough a second to overflow the 100-line buffer before
+    # Carbon comes up (at its default 10 s, whether it overflows in time depends on the tick).
+    agent = start_agent(tmp_path, "--config", config_file(tmp_path, buffer_lines=100, flush_timeout=2,
+                                                          intervals={"agent": "1s"}),
                         *carbon(srv), "--spool-dir", tmp_path / "spool", "--hostname", "d", preexec=small_files)
     assert wait_for(lambda: "cannot spool" in log_of(agent), timeout=30), log_of(agent)
     srv.start()
