@@ -256,9 +256,12 @@ class TcpTransport(Transport):
 
 def _peer_closed(sock: socket.socket) -> bool:
     """A FIN or RST already received: a write now would vanish. Carbon never sends, so a
-    readable socket is one at its end."""
+    readable socket is one at its end, or one with bytes waiting (a peer that talks back).
+    poll(), not select(): select refuses a descriptor over 1024."""
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
     try:
-        return bool(select.select([sock], (), (), 0)[0]) and sock.recv(1, socket.MSG_PEEK) == b""
+        return bool(poller.poll(0)) and sock.recv(1, socket.MSG_PEEK) == b""
     except OSError:
         return True
 
