@@ -17,6 +17,12 @@ of the caches and lowers both figures. Then, unless --no-default-agent, as
 many windows of a carbon-client with its default collectors (all whose
 source exists) beside a collectd with the plugins that read the same
 groups, where collectd has one (COLLECTD_DEFAULT_PLUGINS).
+
+With --yardstick, as many windows of bench/yardstick.py run as a daemon
+beside collectd with the same groups: one plain Python loop reading the same
+files and sending about the same lines, with none of the agent's structure
+(no config, no filters, no error handling). Its ratio is what Python itself
+costs against collectd on the machine: a reference, with no goal.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from benchlib import CLK_TCK, cpu_ns, cpu_ticks, print_machine, status_kb, table
 from tests.carbon_server import CarbonCache, carbon_cache_command
 
 HOST = "bench"
+YARDSTICK = Path(__file__).resolve().with_name("yardstick.py")
 SAME_GROUPS = "load,cpu,memory,swap,disk,net"
 COLLECTD_PLUGINS = ("cpu", "load", "memory", "swap", "disk", "interface")
 # For the agent with its default collectors: collectd with the plugins that read the same
@@ -229,6 +236,8 @@ def main(argv=None) -> int:
                     help="windows of each comparison, the agent and collectd alone (default 3)")
     ap.add_argument("--no-default-agent", action="store_true",
                     help="do not measure a carbon-client with its default collectors afterwards")
+    ap.add_argument("--yardstick", action="store_true",
+                    help="also measure bench/yardstick.py's plain loop as a daemon beside collectd")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     ap.add_argument("--json", metavar="FILE", help="write the results here")
     args = ap.parse_args(argv)
@@ -251,9 +260,11 @@ def main(argv=None) -> int:
         windows = [(f"{i + 1}", "agent", ["--collectors", SAME_GROUPS]) for i in range(args.runs)]
         if not args.no_default_agent:
             windows += [(f"default {i + 1}", "agent_default", []) for i in range(args.runs)]
+        if args.yardstick:
+            windows += [(f"yardstick {i + 1}", "yardstick", None) for i in range(args.runs)]
         rows, runs = [], []
         for label, prefix, extra in windows:
-            tag = label.replace("default ", "d")
+            tag = label.replace("default ", "d").replace("yardstick ", "y")
             run_prefix = f"{prefix}{tag}"
             base = tmp / f"collectd{tag}"
             base.mkdir()
@@ -264,25 +275,29 @@ def main(argv=None) -> int:
                 plugins="\n".join(f"LoadPlugin {p}" for p in plugins),
                 blocks=protocols_block() if "protocols" in plugins else "",
             ))
+            if extra is None:
+                name, argv = "yardstick", [sys.executable, str(YARDSTICK), "--carbon", f"127.0.0.1:{cache.port}",
+                                           "--prefix", f"{run_prefix}.{HOST}"]
+            else:
+                name, argv = "carbon-client", agent_command() + common + ["--prefix", run_prefix] + extra
             procs = [
                 Proc("collectd", f"collectd{tag}", [collectd, "-f", "-C", str(conf)], base / "collectd.out"),
-                Proc("carbon-client", run_prefix, agent_command() + common + ["--prefix", run_prefix] + extra,
-                     tmp / f"{run_prefix}.out"),
+                Proc(name, run_prefix, argv, tmp / f"{run_prefix}.out"),
             ]
             measure(procs, args.warmup, args.seconds)
             c, a = results_of(cache, procs[0]), results_of(cache, procs[1])
-            runs.append({"window": label, "collectd": c, "carbon-client": a})
-            rows += [(label, *row("collectd", c)), (label, *row("carbon-client", a))]
+            runs.append({"window": label, "process": name, "collectd": c, "carbon-client": a})
+            rows += [(label, *row("collectd", c)), (label, *row(name, a))]
         cache.stop()
         print()
         print(table(HEAD, rows, title=f"1 s interval, {args.seconds:g} s windows after {args.warmup:g} s warm-up, "
                                       "the two processes alone with one carbon-cache"))
         print()
         for r in runs:
-            for name in ("collectd", "carbon-client"):
+            for name, key in (("collectd", "collectd"), (r["process"], "carbon-client")):
                 print(f"window {r['window']}, {name} metrics by group: "
-                      + ", ".join(f"{k} {v}" for k, v in r[name]["groups"].items()))
-        measured = [r for r in runs if not r["window"].startswith("default")]
+                      + ", ".join(f"{k} {v}" for k, v in r[key]["groups"].items()))
+        measured = [r for r in runs if r["window"][0].isdigit()]
         ratios = [r["carbon-client"]["cpu_ms_per_s"] / r["collectd"]["cpu_ms_per_s"] for r in measured]
         a0, c0 = measured[0]["carbon-client"], measured[0]["collectd"]
         a_groups = a0["metrics"] - a0["metrics_own_health"]
@@ -302,6 +317,11 @@ def main(argv=None) -> int:
                             ", ".join(f"{x:.2f}" for x in default), "<= 0.5", all(x <= 0.5 for x in default)))
         print()
         print(table(("target", "measured", "goal", ""), [(n, m, g, verdict(ok)) for n, m, g, ok in targets]))
+        plain = [r["carbon-client"]["cpu_ms_per_s"] / r["collectd"]["cpu_ms_per_s"]
+                 for r in runs if r["window"].startswith("yardstick")]
+        if plain:
+            print("\nreference, no goal: bench/yardstick.py's plain loop as a daemon, CPU / collectd CPU with "
+                  "the same groups, each window: " + ", ".join(f"{x:.2f}" for x in plain))
         if args.json:
             Path(args.json).write_text(json.dumps({
                 "benchmark": "agent_vs_collectd", "window_s": args.seconds, "runs": runs,

@@ -7,11 +7,20 @@ totals, plus 30 health-like lines), with none of the agent's structure: no
 declarations, no schemas, no layouts, no error handling. bench/cycle_cost.py
 times it beside the agent's real cycle, so the price of the agent's
 structure is a ratio measured in one run.
+
+Run as a script it is a push daemon of its own: one cycle a second over one
+TCP connection, for bench/agent_vs_collectd.py --yardstick to measure beside
+collectd as it measures the agent (what Python with none of the agent's
+structure costs on the machine):
+
+    python bench/yardstick.py --carbon 127.0.0.1:2003 [--prefix yardstick]
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import socket
 import time
 
 CPU = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
@@ -115,3 +124,20 @@ class Yardstick:
             if r is not None and r[i] is not None:
                 out.append(f"{h}.carbon_client.r{i} {r[i]:.12g}{tail}")
         return "".join(out).encode("ascii")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description="the yardstick's cycle once a second, sent to Carbon")
+    ap.add_argument("--carbon", required=True, metavar="HOST:PORT")
+    ap.add_argument("--prefix", default="yardstick")
+    args = ap.parse_args()
+    host, _, port = args.carbon.rpartition(":")
+    sock = socket.create_connection((host, int(port)))
+    stick = Yardstick(args.prefix)
+    while True:
+        time.sleep(1.0 - time.time() % 1.0)
+        sock.sendall(stick.cycle(int(time.time()), (0,) * 8))
+
+
+if __name__ == "__main__":
+    main()
