@@ -186,8 +186,20 @@ def cmd_run(config: Config, args: argparse.Namespace, path: Optional[str]) -> in
     return Daemon(config, reload_config=reload_config).run()
 
 
+def hold_stdio_descriptors() -> None:
+    """/dev/null on descriptors 0, 1 and 2 when the agent was started with one closed: else the
+    next file opened takes it (a kept /proc file, the Carbon socket), and whatever writes to
+    "stderr" below Python (the interpreter's fatal errors, a library) would write into that."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            os.open(os.devnull, os.O_RDWR)  # the lowest free descriptor: this one
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    hold_stdio_descriptors()
     if argv[:1] == ["top"]:
         from carbon_client.top.command import main as top_main
 

@@ -76,12 +76,16 @@ class Daemon:
         self._retired_losses: Counter = Counter()
 
     def _make_view(self, config: Config):
-        show = config.show if config.show is not None else sys.stdout.isatty()
+        out = sys.stdout  # None when the agent was started with its stdout closed
+        show = config.show if config.show is not None else out is not None and out.isatty()
         if not show:
+            return None
+        if out is None:
+            log.warning("no rows shown: stdout is closed")
             return None
         from carbon_client.top.live import LiveView  # only when rows are wanted: keeps run light
 
-        return LiveView(sys.stdout)
+        return LiveView(out)
 
     # -- signals ------------------------------------------------------------------
 

@@ -136,6 +136,27 @@ def test_run_streams_and_sigterm_flushes_and_exits_0(fixtures):
     assert out == ""  # no terminal, no --show: nothing on stdout
 
 
+@pytest.mark.parametrize("show", ["", "--show"])
+@pytest.mark.parametrize("closed", [1, 2], ids=["stdout", "stderr"])
+def test_run_started_with_stdout_or_stderr_closed_streams_and_stops(closed, show):
+    """As a supervisor or `cmd >&-` may start it: no descriptor 1 or 2 at all."""
+    srv = LineServer().start()
+    args = ["run", "--interval", "1", "--carbon", f"127.0.0.1:{srv.port}", "--hostname", "t",
+            "--collectors", "load"] + ([show] if show else [])
+    proc = subprocess.Popen(CLI + args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, preexec_fn=lambda: os.close(closed))
+    try:
+        got = srv.wait_for(lambda g: len({x.split()[2] for x in g}) >= 2, timeout=20)
+        # the closed descriptor holds /dev/null: no file or socket opened later takes it
+        assert os.readlink(f"/proc/{proc.pid}/fd/{closed}") == "/dev/null"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=20)
+    srv.stop()
+    assert proc.returncode == 0
+    assert len({x.split()[2] for x in got}) >= 2
+
+
 def test_run_with_carbon_down_exits_0_after_the_flush_timeout():
     t0 = time.monotonic()
     proc = subprocess.Popen(
