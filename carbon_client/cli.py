@@ -16,6 +16,7 @@ from carbon_client.config import (
 )
 from carbon_client.config.errors import flag_name
 from carbon_client.naming import sanitize, sanitize_dotted
+from carbon_client.outlet import stdio
 
 log = logging.getLogger("carbon_client")
 
@@ -217,18 +218,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except ConfigError as exc:
         print(f"carbon-client: config error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    setup_logging(config.log_level)
-    if args.command == "run":
+    if args.command != "run":
+        setup_logging(config.log_level)
+        for note in notes:
+            log.info("%s", note)
+        return cmd_once(config) if args.command == "once" else cmd_collectors(config)
+    with stdio():  # a terminal or pipe that stops reading holds up no cycle, no send, no stop
+        setup_logging(config.log_level)
         log.info("config: %s", path or "no file (defaults and flags)")
-    for note in notes:
-        log.info("%s", note)
-    if args.command == "once":
-        return cmd_once(config)
-    if args.command == "collectors":
-        return cmd_collectors(config)
-    for note in filter_notes(config):
-        log.warning("%s", note)
-    return cmd_run(config, args, path)
+        for note in notes:
+            log.info("%s", note)
+        for note in filter_notes(config):
+            log.warning("%s", note)
+        return cmd_run(config, args, path)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Optional
 
 from carbon_client.top.blocks import (
@@ -62,12 +61,9 @@ class LiveView:
     def show(self, result) -> None:
         """The header at the first cycle (``result``: the agent's CycleResult), one row at each later one."""
         frame = Frame(result.samples)
-        try:
-            if self.screen is None:
-                self.screen = Screen(self._blocks(frame), self.out, color=self.color, tty=self.tty,
-                                     termsize=self.termsize)
-                self.screen.write(self.screen.start())
-                return
-            self.screen.write(self.screen.render(frame))
-        except BrokenPipeError:
-            self.screen.out = open(os.devnull, "w")
+        if self.screen is None:
+            self.screen = Screen(self._blocks(frame), self.out, color=self.color, tty=self.tty,
+                                 termsize=self.termsize)
+            self.screen.write(self.screen.start())
+            return
+        self.screen.write(self.screen.render(frame))

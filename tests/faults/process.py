@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import signal
 import subprocess
 import sys
@@ -116,3 +117,16 @@ def steady_paths() -> int:
 
 def without_health(got):
     return {(p, ts) for p, ts in got if ".carbon_client." not in p}
+
+
+def full_pipe() -> tuple[int, int]:
+    """A pipe already holding all it can: every blocking write to it waits for a reader."""
+    r, w = os.pipe()
+    os.set_blocking(w, False)
+    try:
+        while True:
+            os.write(w, b"x" * 4096)
+    except BlockingIOError:
+        pass
+    os.set_blocking(w, True)
+    return r, w
