@@ -29,6 +29,9 @@ def test_a_stalled_stream_costs_writes_never_a_wait_and_says_how_many_it_dropped
         dropped = outlet.dropped
         read: list[bytes] = []
         reader = reader_of(r, read)
+        deadline = time.monotonic() + 10
+        while not outlet._queue.empty() and time.monotonic() < deadline:  # the stream reads again
+            time.sleep(0.01)
         out.write("after\n")
         outlet.close()
     reader.join(10)

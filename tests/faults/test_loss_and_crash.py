@@ -10,14 +10,11 @@ import resource
 import shutil
 import signal
 import socket
-import subprocess
-import threading
 import time
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
 import yaml
 
 from carbon_client.config import ConfigError, build
@@ -28,8 +25,8 @@ from carbon_client.sender.loop import ABORT_GRACE
 from carbon_client.sender.spool import Spool
 from tests.conftest import ROOT
 from tests.faults.process import (
-    CLI, COLLECTORS, FIXTURES, assert_contiguous_and_complete, full_pipe, log_of, pairs, spooled, start_agent,
-    started, steady_paths, stop_agent, wait_for, without_health,
+    assert_contiguous_and_complete, log_of, pairs, spooled, start_agent, steady_paths, stop_agent, wait_for,
+    without_health,
 )
 from tests.line_server import LineServer
 
@@ -404,51 +401,3 @@ def test_every_drop_is_counted_logged_and_in_the_stop_message(tmp_path):
     assert totals["dropped"] >= steady_paths()  # a tick or more did not fit
     assert "memory buffer full" in err and "no spool_dir to keep them" in err
     assert err.count("lines dropped since the last report") == 2  # at once, then at the stop: not every tick
-
-
-
-# -- a stdout and stderr that stop taking writes -------------------------------------------
-
-@pytest.mark.parametrize("reads_again", [True, False], ids=["reads-again", "never-reads"])
-def test_a_stdout_and_stderr_that_stop_reading_hold_up_no_tick_no_send_no_stop(tmp_path, reads_again):
-    """A terminal under scroll lock, a pager left open, a full pipe: the live view's rows and the
-    log lines (Carbon down at first: the sender's complaints) wait; the ticks, the sending and
-    SIGTERM do not. When the stream reads again, what was written meanwhile comes out."""
-    srv = LineServer()  # down at first: the sender has something to log
-    r, w = full_pipe()
-    proc = subprocess.Popen(
-        CLI + ["run", "--show", "--interval", "1", "--proc-root", str(FIXTURES / "procfs"), "--sys-root",
-               str(FIXTURES), "--collectors", COLLECTORS, "--hostname", "f", *carbon(srv)],
-        stdout=w, stderr=w)
-    started.append(proc)
-    os.close(w)
-    read: list[bytes] = []
-    reader = threading.Thread(target=lambda: read.extend(iter(lambda: os.read(r, 65536), b"")), daemon=True)
-    try:
-        time.sleep(1.5)
-        srv.start()
-        assert srv.wait_for(lambda got: len({ts for _, ts in pairs(got)}) >= 4, timeout=20), \
-            "the ticks stopped behind the stalled streams"
-        if reads_again:
-            reader.start()
-            assert wait_for(lambda: b"connected to Carbon" in b"".join(read), timeout=10), \
-                "what the sender logged while the stream was stalled never came out"
-        proc.send_signal(signal.SIGTERM)
-        t0 = time.monotonic()
-        assert proc.wait(15) == 0
-        assert time.monotonic() - t0 < 10
-    finally:
-        proc.kill()
-        if reader.ident is None:
-            reader.start()
-        reader.join(10)
-        os.close(r)
-    lines = srv.lines()
-    srv.stop()
-    got = pairs(lines)
-    assert_contiguous_and_complete(without_health(got), "f", steady_paths())
-    if reads_again:
-        out = b"".join(read).decode(errors="replace").replace("x", "")
-        assert_clean(out)
-        assert "-net/total-" in out, out[-3000:]  # the view's header, written once the stream took it
-        assert "SIGTERM received" in out and f"every line sent ({len(lines)})" in out, out[-2000:]
