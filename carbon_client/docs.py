@@ -16,7 +16,8 @@ Generated from the collectors' declarations by `make docs`
 (`python -m carbon_client.docs`); do not edit by hand.
 
 Paths, default layout: `[prefix.]host.group[.instance].key`. Every component
-keeps `[A-Za-z0-9_-]`; any other character becomes `_`.
+keeps `[A-Za-z0-9_-]`; any other character becomes `_`. A component over 200
+characters is cut and ends with `_` and the CRC-32 of the name (8 hex digits).
 
 - **counter**: the kernel's cumulative count, sent as a per-second rate over
   the measured time between two reads. No value on an instance's first sample

@@ -2,7 +2,8 @@
 
 Default layout: ``[prefix.]host.group[.instance].key``. Every component keeps
 ``[A-Za-z0-9_-]``; any other character becomes ``_``, so ``flannel.1`` is
-``flannel_1`` and a dot in a device name can never add a level.
+``flannel_1`` and a dot in a device name can never add a level. A component
+is at most 200 characters (:data:`MAX_COMPONENT`), so Whisper can store it.
 """
 
 from __future__ import annotations
@@ -14,10 +15,20 @@ from typing import Mapping, Optional, Sequence
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
+# carbon-cache keeps each level of a path as a directory or file name (".wsp" added to the last),
+# and a level longer than the filesystem's 255 bytes is dropped there, silently for the sender:
+# a long mount point, a systemd unit, an exec script's path. Longer components are cut.
+MAX_COMPONENT = 200
+
 
 def sanitize(component: str) -> str:
-    """One path component: every character outside [A-Za-z0-9_-] becomes '_'."""
-    return _UNSAFE.sub("_", component) or "_"
+    """One path component: every character outside [A-Za-z0-9_-] becomes '_'; one longer than
+    ``MAX_COMPONENT`` keeps its first characters and ends with ``_`` and the CRC-32 of the
+    whole name (8 hex digits), so long names sharing a beginning stay apart."""
+    c = _UNSAFE.sub("_", component) or "_"
+    if len(c) > MAX_COMPONENT:
+        c = f"{c[:MAX_COMPONENT - 9]}_{zlib.crc32(component.encode('utf-8', 'surrogateescape')):08x}"
+    return c
 
 
 def not_aggregate(name: str, aggregate: Optional[str]) -> str:

@@ -8,6 +8,9 @@ import sys
 import time
 
 import pytest
+import yaml
+
+from carbon_client.naming import sanitize
 
 pytestmark = pytest.mark.integration
 
@@ -50,3 +53,25 @@ def test_one_point_per_second_for_every_core_group(carbon_cache):
     stray = [m for m in metrics if len(m.split(".")) not in (3, 4) and not (
         m.startswith("itest.pressure.") and m.split(".")[3] in ("some", "full") and len(m.split(".")) == 5)]
     assert not stray, stray
+
+
+def test_a_level_too_long_for_whisper_is_stored_cut(carbon_cache, tmp_path):
+    """carbon-cache drops a metric with a level longer than a file name may be, without a word:
+    an exec script's path (or a long mount point, a systemd unit) is cut to a level it keeps."""
+    job = tmp_path / "job.sh"
+    job.write_text('#!/bin/sh\necho "' + "q" * 300 + '.depth 7"\n')
+    job.chmod(0o755)
+    cfg = tmp_path / "agent.yaml"
+    cfg.write_text(yaml.safe_dump({"exec": [{"name": "myjob", "command": [str(job)]}]}))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "carbon_client", "run", "--config", str(cfg), "--interval", "1",
+         "--collectors", "load", "--hostname", "ltest", "--carbon", f"127.0.0.1:{carbon_cache.port}",
+         "--no-show"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    path = f"ltest.myjob.{sanitize('q' * 300)}.depth"
+    try:
+        pts = carbon_cache.wait_points(path, 2, timeout=15)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert len(pts) >= 2 and set(pts.values()) == {7.0}, (sorted(pts.items()), carbon_cache.metrics())

@@ -9,7 +9,9 @@ import pytest
 
 from carbon_client.agent import Agent
 from carbon_client.config import ConfigError, build, validate
-from carbon_client.naming import DefaultLayout, TagsLayout, components, not_aggregate, tag_value
+from carbon_client.naming import (
+    MAX_COMPONENT, DefaultLayout, TagsLayout, components, not_aggregate, sanitize, tag_value,
+)
 from tests.conftest import FIXTURES
 
 
@@ -77,3 +79,15 @@ def test_clashing_names_get_a_stable_suffix_whatever_their_order():
 def test_a_device_named_like_the_aggregate_keeps_out_of_its_way():
     assert not_aggregate("total", "total") == "total_device"
     assert not_aggregate("eth0", "total") == "eth0"
+
+
+def test_a_component_too_long_for_whisper_is_cut_and_keeps_its_own_name():
+    """carbon-cache drops a metric with a level over 255 bytes (a file name), without a word."""
+    base = "var/lib/kubelet/pods/" + "0b5c" * 60
+    a, b = components([base + "/volumes/a", base + "/volumes/b"]).values()
+    assert len(a) == len(b) == MAX_COMPONENT and a != b
+    assert a.startswith("var_lib_kubelet_pods_0b5c") and a[-9] == "_"
+    assert sanitize(base + "/volumes/a") == a  # the same name, the same component, every time
+    assert sanitize("x" * MAX_COMPONENT) == "x" * MAX_COMPONENT  # up to the limit, untouched
+    path = DefaultLayout("h").path("myjob", None, "q" * 300 + ".depth")[0]
+    assert [len(level) for level in path.split(".")] == [1, 5, MAX_COMPONENT, 5]
