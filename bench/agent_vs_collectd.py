@@ -224,6 +224,11 @@ def row(name: str, r: dict) -> tuple:
             f"{r['rss_peak_mb']:.1f}", r["threads"], r["metrics"] - own if own else r["metrics"], own or "-")
 
 
+def cpu_ratios(runs: list[dict], kind: str) -> list[float]:
+    """CPU of the measured process over collectd's, each window of one kind."""
+    return [r["carbon-client"]["cpu_ms_per_s"] / r["collectd"]["cpu_ms_per_s"] for r in runs if r["kind"] == kind]
+
+
 HEAD = ("run", "process", "CPU ms/s", "CPU ms/s (stat ticks)", "RSS MB steady", "RSS MB peak", "threads",
         "metrics", "+ own health")
 
@@ -261,7 +266,7 @@ def main(argv=None) -> int:
         if not args.no_default_agent:
             windows += [(f"default {i + 1}", "agent_default", []) for i in range(args.runs)]
         if args.yardstick:
-            windows += [(f"yardstick {i + 1}", "yardstick", None) for i in range(args.runs)]
+            windows += [(f"yardstick {i + 1}", "yardstick", []) for i in range(args.runs)]
         rows, runs = [], []
         for label, prefix, extra in windows:
             tag = label.replace("default ", "d").replace("yardstick ", "y")
@@ -269,13 +274,13 @@ def main(argv=None) -> int:
             base = tmp / f"collectd{tag}"
             base.mkdir()
             conf = base / "collectd.conf"
-            plugins = COLLECTD_DEFAULT_PLUGINS if label.startswith("default") else COLLECTD_PLUGINS
+            plugins = COLLECTD_DEFAULT_PLUGINS if prefix == "agent_default" else COLLECTD_PLUGINS
             conf.write_text(COLLECTD_CONF.format(
                 host=HOST, base=base, port=cache.port, prefix=f"collectd{tag}",
                 plugins="\n".join(f"LoadPlugin {p}" for p in plugins),
                 blocks=protocols_block() if "protocols" in plugins else "",
             ))
-            if extra is None:
+            if prefix == "yardstick":
                 name, argv = "yardstick", [sys.executable, str(YARDSTICK), "--carbon", f"127.0.0.1:{cache.port}",
                                            "--prefix", f"{run_prefix}.{HOST}"]
             else:
@@ -286,7 +291,7 @@ def main(argv=None) -> int:
             ]
             measure(procs, args.warmup, args.seconds)
             c, a = results_of(cache, procs[0]), results_of(cache, procs[1])
-            runs.append({"window": label, "process": name, "collectd": c, "carbon-client": a})
+            runs.append({"window": label, "kind": prefix, "process": name, "collectd": c, "carbon-client": a})
             rows += [(label, *row("collectd", c)), (label, *row(name, a))]
         cache.stop()
         print()
@@ -297,14 +302,13 @@ def main(argv=None) -> int:
             for name, key in (("collectd", "collectd"), (r["process"], "carbon-client")):
                 print(f"window {r['window']}, {name} metrics by group: "
                       + ", ".join(f"{k} {v}" for k, v in r[key]["groups"].items()))
-        measured = [r for r in runs if r["window"][0].isdigit()]
-        ratios = [r["carbon-client"]["cpu_ms_per_s"] / r["collectd"]["cpu_ms_per_s"] for r in measured]
+        measured = [r for r in runs if r["kind"] == "agent"]
+        ratios = cpu_ratios(runs, "agent")
         a0, c0 = measured[0]["carbon-client"], measured[0]["collectd"]
         a_groups = a0["metrics"] - a0["metrics_own_health"]
         metrics_ratio = a_groups / c0["metrics"] if c0["metrics"] else float("inf")
         peak = max(r["carbon-client"]["rss_peak_mb"] for r in measured)
-        default = [r["carbon-client"]["cpu_ms_per_s"] / r["collectd"]["cpu_ms_per_s"]
-                   for r in runs if r["window"].startswith("default")]
+        default = cpu_ratios(runs, "agent_default")
         targets = [
             ("agent CPU / collectd CPU, each window", ", ".join(f"{x:.2f}" for x in ratios), "<= 0.5",
              all(x <= 0.5 for x in ratios)),
@@ -317,8 +321,7 @@ def main(argv=None) -> int:
                             ", ".join(f"{x:.2f}" for x in default), "<= 0.5", all(x <= 0.5 for x in default)))
         print()
         print(table(("target", "measured", "goal", ""), [(n, m, g, verdict(ok)) for n, m, g, ok in targets]))
-        plain = [r["carbon-client"]["cpu_ms_per_s"] / r["collectd"]["cpu_ms_per_s"]
-                 for r in runs if r["window"].startswith("yardstick")]
+        plain = cpu_ratios(runs, "yardstick")
         if plain:
             print("\nreference, no goal: bench/yardstick.py's plain loop as a daemon, CPU / collectd CPU with "
                   "the same groups, each window: " + ", ".join(f"{x:.2f}" for x in plain))
